@@ -1,0 +1,97 @@
+"""Keep every lab's Colab badge and install cell in line with _config.yml and pyproject.toml.
+
+The repository URL lives in one place, `repository.url` in _config.yml, and the package
+version in pyproject.toml (labs install the tag `v<version>` on Colab). After changing
+either, run `python scripts/sync_notebooks.py`; `tests/test_notebooks.py` fails until the
+labs agree with them.
+
+Usage: python scripts/sync_notebooks.py [--check]
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import tomllib
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+SETUP_TAG = "colab-setup"
+
+
+def repository_url(root: Path = ROOT) -> str:
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    return config["repository"]["url"].rstrip("/")
+
+
+def package_version(root: Path = ROOT) -> str:
+    return tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+
+
+def colab_badge(notebook: Path, root: Path = ROOT) -> str:
+    github = repository_url(root).replace("https://github.com/", "")
+    rel = notebook.resolve().relative_to(root).as_posix()
+    return ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{github}/blob/main/{rel})")
+
+
+def setup_source(root: Path = ROOT) -> str:
+    return (
+        "# Colab set-up: install the course package (pinned) before any import. "
+        "Does nothing elsewhere.\n"
+        "import sys\n"
+        'if "google.colab" in sys.modules:\n'
+        "    %pip install -q --no-deps facenet-pytorch==2.6.0\n"
+        f'    %pip install -q "faceleak @ git+{repository_url(root)}@v{package_version(root)}"'
+    )
+
+
+def sync(notebook: Path, root: Path = ROOT) -> bool:
+    """Update one lab in place; return True if it changed."""
+    nb = nbformat.read(notebook, as_version=4)
+    before = nbformat.writes(nb)
+    title = nb.cells[0]
+    if title.cell_type != "markdown":
+        raise ValueError(f"{notebook}: the first cell must be the markdown title")
+    badge = colab_badge(notebook, root)
+    if BADGE_RE.search(title.source):
+        title.source = BADGE_RE.sub(lambda _m: badge, title.source)
+    else:
+        lines = title.source.split("\n")
+        title.source = "\n".join([lines[0], "", badge, *lines[1:]])
+    setup = nb.cells[1] if len(nb.cells) > 1 else None
+    if setup is None or SETUP_TAG not in setup.get("metadata", {}).get("tags", []):
+        setup = nbformat.v4.new_code_cell(metadata={"tags": [SETUP_TAG]})
+        nb.cells.insert(1, setup)
+    setup.source = setup_source(root)
+    after = nbformat.writes(nb)
+    if after != before:
+        notebook.write_text(after)
+        return True
+    return False
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for notebook in sorted((ROOT / "labs").glob("*.ipynb")):
+        if check:
+            nb_text = notebook.read_text()
+            changed = sync(notebook)
+            if changed:
+                notebook.write_text(nb_text)
+                stale.append(notebook.name)
+        elif sync(notebook):
+            print(f"updated {notebook.relative_to(ROOT)}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run python scripts/sync_notebooks.py")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,47 @@
+"""faceleak: the helper package of the course *Faces, Embeddings and the Fine Print*.
+
+Importing the package is cheap and needs no torch: each submodule imports what it needs.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "describe_run"]
+
+
+def describe_run(backbone: str | None = None, mode: str | None = None) -> str:
+    """One block of text that every lab prints at its top: mode, device, backbone and data.
+
+    Parameters
+    ----------
+    backbone
+        Name of the embedding backbone the lab uses, or None for labs without one.
+    mode
+        Explicit run mode; by default ``FACELEAK_MODE`` or the CUDA-based default.
+    """
+    from . import config, data
+
+    lines = [f"faceleak {__version__}"]
+    resolved = config.run_mode(mode)
+    lines.append(f"mode: {resolved}  ({config.MODE_ENV}={_env(config.MODE_ENV)})")
+    try:
+        import torch
+
+        lines.append(f"device: {config.device()}  (torch {torch.__version__})")
+    except ImportError:
+        lines.append("device: n/a (torch is not installed; only the ToS and risk labs work)")
+    if backbone is not None:
+        lines.append(f"backbone: {backbone}")
+    try:
+        lines.append(f"data: {data.locate_data().describe()}")
+    except data.DataError as exc:
+        lines.append(f"data: NOT FOUND - {exc}")
+    lines.append(f"cache: {config.cache_dir()}")
+    return "\n".join(lines)
+
+
+def _env(name: str) -> str:
+    import os
+
+    return os.environ.get(name, "<unset>")
