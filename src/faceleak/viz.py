@@ -37,9 +37,10 @@ def light_grid(faces: FaceSet, subject: str, max_cols: int | None = None):
     azimuths = np.unique(az)
     if max_cols is not None and len(azimuths) > max_cols:
         azimuths = azimuths[np.linspace(0, len(azimuths) - 1, max_cols).round().astype(int)]
-    elevations = np.unique(el)[::-1]
+    # Rows with no image in the kept columns would only add blank space.
+    elevations = np.array([e for e in np.unique(el)[::-1] if np.isin(az[el == e], azimuths).any()])
     fig, axes = plt.subplots(len(elevations), len(azimuths),
-                             figsize=(0.62 * len(azimuths) + 0.8, 0.72 * len(elevations) + 0.8),
+                             figsize=(0.75 * len(azimuths) + 0.9, 0.86 * len(elevations) + 0.9),
                              squeeze=False)
     for r, e in enumerate(elevations):
         for c, a in enumerate(azimuths):
