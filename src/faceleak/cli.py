@@ -94,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(func(args) or 0)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) closed the pipe: not an error of ours.
+        sys.stderr.close()
+        return 0
     except (ValueError, RuntimeError, OSError) as exc:
         print(f"faceleak: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
