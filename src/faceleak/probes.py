@@ -1,0 +1,415 @@
+"""Probes: how much non-identity information can be decoded from a feature vector.
+
+A *probe* is a small supervised model fitted from features (an embedding, or pixels) to an
+attribute that is not identity, here the direction of the light. A probe measures what can
+be **decoded**, not what the recognition system **uses**: a high score means that the
+information is present in the vector and a third party holding the vector could read it.
+
+Every protocol here is subject-disjoint, so that the probe never sees the person it is
+tested on:
+
+* **cross-subject**: fit on the training subjects, test on the held-out subjects;
+* **grouped CV**: ``GroupKFold`` by subject.
+
+Scores are reported next to baselines on the same split: chance (mean or majority class),
+raw pixels (PCA + the same probe) and, from the caller, an untrained network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+from sklearn.base import BaseEstimator, clone
+from sklearn.decomposition import PCA
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
+from sklearn.model_selection import GroupKFold
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+Task = Literal["regression", "classification"]
+ProbeKind = Literal["linear", "mlp", "chance"]
+
+#: The attributes probed, and their kind. ``brightness`` is the mean pixel intensity of the
+#: photo: a second non-identity attribute that follows from the image itself.
+TARGETS: dict[str, Task] = {
+    "azimuth": "regression",
+    "elevation": "regression",
+    "lighting_class": "classification",
+    "lighting_vertical": "classification",
+    "brightness": "regression",
+}
+#: Light within +-20 degrees of the camera axis is "front"; the rest "left"/"right" (a third
+#: of the images each on Extended Yale B).
+AZIMUTH_FRONT_DEG = 20
+#: Light within +-10 degrees of the horizon is "level"; above and below that, "above"/"below".
+ELEVATION_LEVEL_DEG = 10
+
+
+def lighting_class(azimuth: np.ndarray, front_deg: float = AZIMUTH_FRONT_DEG) -> np.ndarray:
+    """Coarse horizontal light class: ``"left"`` (azimuth < -front), ``"front"``, ``"right"``.
+
+    Negative azimuth puts the light on the subject's right, which is the left of the image.
+    """
+    azimuth = np.asarray(azimuth, dtype=float)
+    out = np.full(azimuth.shape, "front", dtype=object)
+    out[azimuth < -front_deg] = "left"
+    out[azimuth > front_deg] = "right"
+    return out
+
+
+def vertical_class(elevation: np.ndarray, level_deg: float = ELEVATION_LEVEL_DEG) -> np.ndarray:
+    """Coarse vertical light class: ``"below"``, ``"level"`` or ``"above"``."""
+    elevation = np.asarray(elevation, dtype=float)
+    out = np.full(elevation.shape, "level", dtype=object)
+    out[elevation < -level_deg] = "below"
+    out[elevation > level_deg] = "above"
+    return out
+
+
+def lighting_targets(azimuth: np.ndarray, elevation: np.ndarray,
+                     images: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """All probe targets for a set of images (``brightness`` only when images are given)."""
+    targets = {
+        "azimuth": np.asarray(azimuth, dtype=float),
+        "elevation": np.asarray(elevation, dtype=float),
+        "lighting_class": lighting_class(azimuth),
+        "lighting_vertical": vertical_class(elevation),
+    }
+    if images is not None:
+        targets["brightness"] = np.asarray(images, dtype=float).reshape(len(images), -1).mean(1)
+    return targets
+
+
+def make_probe(task: Task, kind: ProbeKind = "linear", seed: int = 0) -> BaseEstimator:
+    """A fresh, unfitted probe.
+
+    ``linear`` is ridge regression (with internal choice of the penalty) or multinomial
+    logistic regression; ``mlp`` a one-hidden-layer perceptron; ``chance`` predicts the
+    training mean or majority class. Features are standardised inside the pipeline, so the
+    scaler is fitted on the training fold only.
+    """
+    if task not in ("regression", "classification"):
+        raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
+    if kind == "chance":
+        if task == "regression":
+            return DummyRegressor()
+        return DummyClassifier(strategy="most_frequent")
+    if kind == "linear":
+        model = (RidgeCV(alphas=np.logspace(-2, 4, 13)) if task == "regression"
+                 else LogisticRegression(C=1.0, max_iter=2000))
+    elif kind == "mlp":
+        common = {"hidden_layer_sizes": (128,), "alpha": 1e-3, "max_iter": 600,
+                  "early_stopping": True, "random_state": seed}
+        model = MLPRegressor(**common) if task == "regression" else MLPClassifier(**common)
+    else:
+        raise ValueError(f"probe kind must be 'linear', 'mlp' or 'chance', got {kind!r}")
+    return make_pipeline(StandardScaler(), model)
+
+
+@dataclass(frozen=True)
+class ProbeScore:
+    """Scores of one probe on one test set. Unused fields are None."""
+
+    task: Task
+    r2: float | None = None
+    mae: float | None = None
+    accuracy: float | None = None
+
+    @property
+    def main(self) -> float:
+        """The score a leakage ratio is computed from: R² or accuracy."""
+        return float(self.r2 if self.task == "regression" else self.accuracy)
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def score_predictions(task: Task, y_true: np.ndarray, y_pred: np.ndarray) -> ProbeScore:
+    """R² and MAE (in the target's unit) for regression, accuracy for classification."""
+    if task == "regression":
+        return ProbeScore(task, r2=float(r2_score(y_true, y_pred)),
+                          mae=float(mean_absolute_error(y_true, y_pred)))
+    return ProbeScore(task, accuracy=float(accuracy_score(y_true, y_pred)))
+
+
+def _validate(features: np.ndarray, target: np.ndarray, *masks_or_groups: np.ndarray) -> None:
+    features = np.asarray(features)
+    if features.ndim != 2:
+        raise ValueError(f"features must be 2-D (n_samples, n_features), got {features.shape}")
+    if not np.isfinite(features).all():
+        raise ValueError("features contain NaN or infinite values")
+    n = features.shape[0]
+    for arr in (target, *masks_or_groups):
+        if len(arr) != n:
+            raise ValueError(f"length mismatch: {n} feature rows but an array of {len(arr)}")
+
+
+def cross_subject(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray,
+                  test_mask: np.ndarray, task: Task, kind: ProbeKind = "linear",
+                  seed: int = 0) -> tuple[ProbeScore, np.ndarray]:
+    """Fit on the training rows, score on the test rows. Returns the score and predictions."""
+    _validate(features, target, train_mask, test_mask)
+    train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
+    if (train_mask & test_mask).any():
+        raise ValueError("train and test rows overlap")
+    probe = make_probe(task, kind, seed).fit(features[train_mask], target[train_mask])
+    pred = probe.predict(features[test_mask])
+    return score_predictions(task, target[test_mask], pred), pred
+
+
+def grouped_cv(features: np.ndarray, target: np.ndarray, groups: np.ndarray, task: Task,
+               kind: ProbeKind = "linear", n_splits: int = 5, seed: int = 0) -> ProbeScore:
+    """``GroupKFold`` by subject: the score of predictions pooled over all folds."""
+    _validate(features, target, groups)
+    pred = np.empty(len(target), dtype=np.asarray(target).dtype)
+    for train, test in GroupKFold(n_splits=n_splits).split(features, target, groups):
+        if set(np.asarray(groups)[train]) & set(np.asarray(groups)[test]):
+            raise AssertionError("GroupKFold produced overlapping subjects")  # pragma: no cover
+        probe = make_probe(task, kind, seed).fit(features[train], target[train])
+        pred[test] = probe.predict(features[test])
+    return score_predictions(task, target, pred)
+
+
+@dataclass(frozen=True)
+class PermutationResult:
+    """Outcome of :func:`permutation_test`."""
+
+    observed: float
+    p_value: float
+    null: np.ndarray
+
+
+def _within_group_permutation(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    order = np.arange(len(groups))
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        order[members] = rng.permutation(members)
+    return order
+
+
+def permutation_test(features: np.ndarray, target: np.ndarray, groups: np.ndarray,
+                     train_mask: np.ndarray, test_mask: np.ndarray, task: Task,
+                     n_permutations: int = 999, alpha: float = 10.0,
+                     seed: int = 0) -> PermutationResult:
+    """Permutation test of the cross-subject score of a ridge probe, shuffling within subjects.
+
+    The training targets are shuffled **within each subject**, which keeps every subject's
+    set of lights intact and breaks only the link between an image's features and its own
+    light; the probe is refitted and scored on the untouched test rows. The statistic is the
+    test R² (regression) or the accuracy of a ridge classifier (classification), computed in
+    closed form for all shuffles at once, so 999 shuffles take well under a second. With
+    ``n_permutations`` shuffles the smallest attainable p is ``1 / (n_permutations + 1)``.
+    """
+    _validate(features, target, groups, train_mask, test_mask)
+    if n_permutations < 1:
+        raise ValueError("n_permutations must be at least 1")
+    train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
+    groups = np.asarray(groups)
+    x = np.asarray(features, dtype=np.float64)
+    mean, std = x[train_mask].mean(0), x[train_mask].std(0) + 1e-12
+    x_train, x_test = (x[train_mask] - mean) / std, (x[test_mask] - mean) / std
+    # Ridge weights are a fixed linear map of the (centred) targets: solve once, reuse.
+    gram = x_train.T @ x_train + alpha * np.eye(x.shape[1])
+    solve = np.linalg.solve(gram, x_train.T)  # (d, n_train)
+    project = x_test @ solve  # (n_test, n_train)
+    y = np.asarray(target)
+    if task == "regression":
+        y_train = y[train_mask].astype(np.float64)
+        y_test = y[test_mask].astype(np.float64)
+        encode = y_train[:, None]
+    else:
+        classes = np.unique(y[train_mask])
+        encode = (y[train_mask][:, None] == classes[None, :]).astype(np.float64)
+        y_test = y[test_mask]
+
+    def statistic(columns: np.ndarray) -> np.ndarray:
+        # columns: (n_train, k) targets, or (n_train, P*C) stacked one-hot blocks
+        centred = columns - columns.mean(0)
+        pred = project @ centred + columns.mean(0)
+        if task == "regression":
+            resid = ((pred - y_test[:, None]) ** 2).sum(0)
+            return 1.0 - resid / ((y_test - y_test.mean()) ** 2).sum()
+        n_classes = encode.shape[1]
+        blocks = pred.reshape(len(y_test), -1, n_classes).argmax(2)
+        return (classes[blocks] == y_test[:, None]).mean(0)
+
+    rng = np.random.default_rng(seed)
+    train_groups = groups[train_mask]
+    observed = float(statistic(encode)[0])
+    null = np.empty(n_permutations)
+    batch = 100
+    for start in range(0, n_permutations, batch):
+        stop = min(start + batch, n_permutations)
+        shuffled = [encode[_within_group_permutation(train_groups, rng)]
+                    for _ in range(stop - start)]
+        null[start:stop] = statistic(np.concatenate(shuffled, axis=1))
+    p_value = (1.0 + np.count_nonzero(null >= observed)) / (n_permutations + 1.0)
+    return PermutationResult(observed=observed, p_value=float(p_value), null=null)
+
+
+def pixel_features(images: np.ndarray, train_mask: np.ndarray, n_components: int = 64,
+                   seed: int = 0) -> np.ndarray:
+    """Raw-pixel baseline: PCA fitted on the training rows only, applied to all rows."""
+    flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    train_mask = np.asarray(train_mask, bool)
+    k = min(n_components, int(train_mask.sum()) - 1, flat.shape[1])
+    pca = PCA(n_components=k, random_state=seed).fit(flat[train_mask])
+    return pca.transform(flat).astype(np.float32)
+
+
+def leakage_ratio(embedding_score: float, pixel_score: float) -> float:
+    """Embedding score divided by pixel score (R² or accuracy); NaN if pixels score <= 0."""
+    return float(embedding_score / pixel_score) if pixel_score > 0 else float("nan")
+
+
+def leakage_table(
+    feature_sets: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+    groups: np.ndarray,
+    train_mask: np.ndarray,
+    test_mask: np.ndarray,
+    kinds: tuple[ProbeKind, ...] = ("linear", "mlp"),
+    n_permutations: int = 999,
+    seed: int = 0,
+) -> dict:
+    """The cross-subject leakage table for every target and feature set.
+
+    Parameters
+    ----------
+    feature_sets
+        Name -> (N, D) features; must include ``"embedding"`` and ``"pixels"`` for the ratio.
+        ``"chance"`` is added automatically.
+    targets
+        Name -> (N,) target (names from :data:`TARGETS`).
+    groups
+        Subject of each row, for the within-subject permutation test.
+    train_mask, test_mask
+        Subject-disjoint rows to fit on and to test on.
+    kinds
+        Probe kinds; each feature set is reported with its best kind (highest main score),
+        and every kind's score is kept under ``"by_probe"``.
+    n_permutations
+        Within-subject shuffles for the embedding's p-value (:func:`permutation_test`, ridge
+        probe); 0 skips the test.
+
+    Returns
+    -------
+    dict
+        ``{target: {feature_set: {"mae_deg"|"mae"|"accuracy", "r2", "probe", "by_probe"},
+        "leakage_ratio": float, "p_value": float}}``.
+    """
+    groups = np.asarray(groups)
+    train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
+    if set(groups[train_mask]) & set(groups[test_mask]):
+        raise ValueError("train and test subjects overlap: the split must be subject-disjoint")
+    table: dict = {}
+    for name, target in targets.items():
+        task = TARGETS.get(name)
+        if task is None:
+            raise ValueError(f"unknown target {name!r}; known: {sorted(TARGETS)}")
+        target = np.asarray(target)
+        row: dict = {}
+        best_kind: dict[str, ProbeKind] = {}
+        for feat_name, feats in {**feature_sets, "chance": None}.items():
+            kinds_here: tuple[ProbeKind, ...] = ("chance",) if feats is None else kinds
+            x = np.zeros((len(target), 1), np.float32) if feats is None else np.asarray(feats)
+            scores = {k: cross_subject(x, target, train_mask, test_mask, task, k, seed)[0]
+                      for k in kinds_here}
+            best = max(scores, key=lambda k: scores[k].main)
+            best_kind[feat_name] = best
+            row[feat_name] = _score_entry(name, scores[best], best, scores)
+        if "embedding" in feature_sets and "pixels" in feature_sets:
+            emb, pix = row["embedding"], row["pixels"]
+            key = "r2" if task == "regression" else "accuracy"
+            row["leakage_ratio"] = leakage_ratio(emb[key], pix[key])
+        if "embedding" in feature_sets and n_permutations > 0:
+            row["p_value"] = permutation_test(
+                np.asarray(feature_sets["embedding"]), target, groups, train_mask, test_mask,
+                task, n_permutations, seed=seed).p_value
+        table[name] = row
+    return table
+
+
+def _score_entry(target_name: str, score: ProbeScore, kind: str,
+                 all_scores: Mapping[str, ProbeScore]) -> dict:
+    unit = "mae_deg" if target_name in ("azimuth", "elevation") else "mae"
+    entry: dict = {"probe": kind}
+    if score.task == "regression":
+        entry[unit] = score.mae
+        entry["r2"] = score.r2
+    else:
+        entry["accuracy"] = score.accuracy
+    entry["by_probe"] = {k: s.to_dict() for k, s in all_scores.items()}
+    return entry
+
+
+def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> tuple[float, float,
+                                                                                 float]:
+    """Mean and a Student-t confidence interval over repeated splits: (mean, low, high)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    if values.size == 1:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1)
+                 * values.std(ddof=1) / np.sqrt(values.size))
+    return mean, mean - half, mean + half
+
+
+def fit_probe(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray, task: Task,
+              kind: ProbeKind = "linear", seed: int = 0) -> BaseEstimator:
+    """A probe fitted on the training rows, e.g. to read the light from new embeddings."""
+    _validate(features, target, train_mask)
+    train_mask = np.asarray(train_mask, bool)
+    return clone(make_probe(task, kind, seed)).fit(features[train_mask], target[train_mask])
+
+
+def learning_curve(features: np.ndarray, target: np.ndarray, subjects: np.ndarray,
+                   train_mask: np.ndarray, test_mask: np.ndarray, task: Task,
+                   sizes: Sequence[int], repeats: int = 5, kind: ProbeKind = "linear",
+                   seed: int = 0) -> list[dict]:
+    """Leakage as a function of how many auxiliary subjects the attacker has labelled.
+
+    For each size ``k``, ``repeats`` random sets of ``k`` training subjects are drawn; the
+    probe is fitted on their images only and scored on the held-out subjects.
+
+    Returns
+    -------
+    list of dict
+        One row per (size, repeat): ``n_subjects``, ``repeat`` and the score's fields.
+    """
+    _validate(features, target, subjects, train_mask, test_mask)
+    subjects = np.asarray(subjects)
+    train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
+    pool = np.unique(subjects[train_mask])
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in sizes:
+        if not 1 <= k <= len(pool):
+            raise ValueError(f"size {k} is outside 1..{len(pool)} training subjects")
+        for r in range(repeats):
+            chosen = rng.choice(pool, size=k, replace=False)
+            fit_rows = train_mask & np.isin(subjects, chosen)
+            if task == "classification" and len(np.unique(np.asarray(target)[fit_rows])) < 2:
+                continue
+            score, _ = cross_subject(features, target, fit_rows, test_mask, task, kind, seed)
+            rows.append({"n_subjects": int(k), "repeat": r, **score.to_dict()})
+    return rows
+
+
+def per_subject_errors(y_true: np.ndarray, y_pred: np.ndarray,
+                       subjects: np.ndarray) -> dict[str, float]:
+    """Mean absolute error of a regression probe for each subject, worst first."""
+    y_true, y_pred, subjects = map(np.asarray, (y_true, y_pred, subjects))
+    errors = {s: float(np.abs(y_true[subjects == s] - y_pred[subjects == s]).mean())
+              for s in np.unique(subjects)}
+    return dict(sorted(errors.items(), key=lambda kv: -kv[1]))

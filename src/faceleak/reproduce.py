@@ -1,0 +1,208 @@
+"""End-to-end experiments shared by the labs and ``python -m faceleak reproduce``.
+
+Each function takes the run mode, a seed and (optionally) an explicit list of held-out
+subjects, and returns a JSON-serialisable dict. The labs call these functions and plot
+their results; the CLI writes the same dicts to disk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import config, data, probes
+
+LEAKAGE_TARGETS = ("azimuth", "elevation", "lighting_class", "lighting_vertical", "brightness")
+FEATURE_SETS = ("embedding", "pixels", "untrained", "chance")
+
+
+def probe_settings(mode: str | None = None) -> dict:
+    """Probe sizes per mode: quick mode skips nothing, it only uses fewer shuffles."""
+    resolved = config.run_mode(mode)
+    return {"n_permutations": 999 if resolved == "quick" else 9999,
+            "kinds": ("linear", "mlp"), "pixel_components": 64}
+
+
+def make_split(faces: data.FaceSet, seed: int = 0,
+               heldout_subjects: Sequence[str] | None = None) -> data.SubjectSplit:
+    """The subject split of an experiment: drawn with ``seed`` unless a list is given."""
+    n_heldout = config.settings().n_heldout_subjects
+    return data.split_subjects(faces.subjects, n_heldout=n_heldout, seed=seed,
+                               heldout=list(heldout_subjects) if heldout_subjects else None)
+
+
+def backbone_features(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
+                      mode: str | None = None, seed: int = 0,
+                      progress: bool = False) -> np.ndarray:
+    """Embeddings of all faces by a backbone that never saw the split's held-out subjects.
+
+    The course's own backbone is trained (or loaded from the cache) on ``split.train``;
+    pretrained FaceNet never saw Extended Yale B at all.
+    """
+    from . import embed, models
+
+    resolved = config.run_mode(mode)
+    model, spec = models.get_backbone(backbone, mode=resolved, seed=0,
+                                      **_split_arguments(backbone, split))
+    key = embed.cache_key_for(backbone, model, faces, resolved)
+    return embed.embed_faces(model, spec, faces, cache_key=key, progress=progress)
+
+
+def _split_arguments(backbone: str, split: data.SubjectSplit) -> dict:
+    from . import models
+
+    if models.BACKBONES[backbone].kind != "yale":
+        return {}
+    if split.seed is not None:
+        return {"split_seed": split.seed}
+    return {"heldout_subjects": list(split.heldout)}
+
+
+def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int = 0) -> np.ndarray:
+    """Embeddings from the same architecture with random weights: what structure alone gives."""
+    import torch
+
+    from . import embed, models, train
+
+    resolved = config.run_mode(mode)
+    config.seed_everything(seed)
+    model = train.YaleFaceNet(train.train_config(resolved)).eval()
+    with torch.no_grad():
+        return embed.embed_faces(model, models.yale_spec(model), faces, progress=False)
+
+
+def leakage_experiment(
+    faces: data.FaceSet,
+    split: data.SubjectSplit,
+    embedding: np.ndarray,
+    untrained: np.ndarray | None = None,
+    mode: str | None = None,
+    seed: int = 0,
+    targets: Sequence[str] = LEAKAGE_TARGETS,
+) -> dict:
+    """The leakage table for one split, given the embeddings (see :func:`reproduce_leakage`)."""
+    settings = probe_settings(mode)
+    train_mask, test_mask = split.masks(faces.subjects)
+    all_targets = probes.lighting_targets(faces.azimuth, faces.elevation, faces.images)
+    feature_sets = {
+        "embedding": embedding,
+        "pixels": probes.pixel_features(faces.images, train_mask, settings["pixel_components"],
+                                        seed=seed),
+    }
+    if untrained is not None:
+        feature_sets["untrained"] = untrained
+    return probes.leakage_table(
+        feature_sets, {t: all_targets[t] for t in targets}, faces.subjects, train_mask,
+        test_mask, kinds=settings["kinds"], n_permutations=settings["n_permutations"], seed=seed)
+
+
+def reproduce_leakage(
+    mode: str | None = None,
+    seed: int = 0,
+    heldout_subjects: Sequence[str] | None = None,
+    backbone: str = "yale-cosface",
+    progress: bool = False,
+) -> dict:
+    """Chapter 2's leakage table: how well light direction is read from identity embeddings.
+
+    Parameters
+    ----------
+    mode
+        ``quick`` or ``full`` (sizes of the backbone and of the permutation test).
+    seed
+        Seed of the subject split and of the probes.
+    heldout_subjects
+        Explicit held-out subjects (overrides the seeded draw).
+    backbone
+        Embedding backbone; the course's own one is trained on the split's training subjects.
+
+    Returns
+    -------
+    dict
+        ``backbone``, ``mode``, ``seed``, ``heldout_subjects``, ``data``, ``seconds`` and
+        ``targets``: per target (``azimuth``, ``elevation``, ``lighting_class``, ...) and per
+        feature set (``embedding``, ``pixels``, ``untrained``, ``chance``) the scores
+        (``mae_deg`` and ``r2``, or ``accuracy``), plus ``leakage_ratio`` and ``p_value``.
+    """
+    start = time.perf_counter()
+    resolved = config.run_mode(mode)
+    faces = data.load_faces(config.settings(resolved).image_size)
+    split = make_split(faces, seed, heldout_subjects)
+    embedding = backbone_features(faces, split, backbone, resolved, seed, progress=progress)
+    untrained = untrained_features(faces, resolved, seed)
+    table = leakage_experiment(faces, split, embedding, untrained, resolved, seed)
+    return {
+        "backbone": backbone,
+        "mode": resolved,
+        "seed": seed,
+        "heldout_subjects": list(split.heldout),
+        "data": faces.source.describe(),
+        "n_images": {"train": int(split.masks(faces.subjects)[0].sum()),
+                     "heldout": int(split.masks(faces.subjects)[1].sum())},
+        "targets": _jsonable(table),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def main_metric(target: str) -> str:
+    """The score a target is summarised by: MAE in degrees for angles, R² for brightness,
+    accuracy for classes."""
+    task = probes.TARGETS[target]
+    if task == "classification":
+        return "accuracy"
+    return "mae_deg" if target in ("azimuth", "elevation") else "r2"
+
+
+def leakage_rows(table: dict) -> list[dict]:
+    """Flatten a leakage table into one row per (target, feature set), for a DataFrame."""
+    rows = []
+    for target, entry in table.items():
+        for feature_set in FEATURE_SETS:
+            if feature_set not in entry:
+                continue
+            scores = entry[feature_set]
+            rows.append({
+                "target": target,
+                "feature_set": feature_set,
+                "probe": scores.get("probe"),
+                "mae_deg": scores.get("mae_deg"),
+                "r2": scores.get("r2"),
+                "accuracy": scores.get("accuracy"),
+                "leakage_ratio": entry.get("leakage_ratio") if feature_set == "embedding" else None,
+                "p_value": entry.get("p_value") if feature_set == "embedding" else None,
+            })
+    return rows
+
+
+def summarize_over_splits(tables: Sequence[dict]) -> list[dict]:
+    """Mean and 95% CI of every (target, feature set, metric) over repeated splits."""
+    summary = []
+    targets = tables[0].keys()
+    for target in targets:
+        for feature_set in (*FEATURE_SETS, "leakage_ratio", "p_value"):
+            entries = [t[target].get(feature_set) for t in tables]
+            if any(e is None for e in entries):
+                continue
+            metrics = (["value"] if not isinstance(entries[0], dict)
+                       else [m for m in ("mae_deg", "r2", "accuracy") if m in entries[0]])
+            for metric in metrics:
+                values = [e if metric == "value" else e[metric] for e in entries]
+                mean, low, high = probes.mean_ci(values)
+                summary.append({"target": target, "feature_set": feature_set, "metric": metric,
+                                "mean": mean, "low": low, "high": high,
+                                "n_splits": len(values), "max": float(np.nanmax(values))})
+    return summary

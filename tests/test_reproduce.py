@@ -1,0 +1,91 @@
+"""The leakage experiment and its CLI, with the backbone replaced by a fast stand-in."""
+
+import json
+
+import numpy as np
+import pytest
+
+from faceleak import cli, data, probes, reproduce
+
+
+@pytest.fixture()
+def fast(monkeypatch):
+    """Embeddings = PCA of pixels plus noise (no training), and few permutations."""
+
+    def fake_backbone(faces, split, backbone, mode=None, seed=0, progress=False):
+        train, _ = split.masks(faces.subjects)
+        feats = probes.pixel_features(faces.images, train, 16)
+        return feats + np.random.default_rng(0).normal(size=feats.shape).astype(np.float32)
+
+    monkeypatch.setattr(reproduce, "backbone_features", fake_backbone)
+    monkeypatch.setattr(reproduce, "untrained_features",
+                        lambda faces, mode=None, seed=0:
+                        np.random.default_rng(seed).normal(size=(len(faces), 8)))
+    monkeypatch.setattr(reproduce, "probe_settings",
+                        lambda mode=None: {"n_permutations": 19, "kinds": ("linear",),
+                                           "pixel_components": 16})
+
+
+def check_schema(result: dict, heldout: list[str] | None = None):
+    assert set(result) >= {"backbone", "mode", "seed", "heldout_subjects", "targets"}
+    assert result["mode"] in ("quick", "full")
+    if heldout is not None:
+        assert result["heldout_subjects"] == sorted(heldout)
+    for target in ("azimuth", "elevation", "lighting_class"):
+        entry = result["targets"][target]
+        assert set(entry) >= {"embedding", "pixels", "untrained", "chance", "leakage_ratio",
+                              "p_value"}
+        for feature_set in ("embedding", "pixels", "untrained", "chance"):
+            scores = entry[feature_set]
+            if target == "lighting_class":
+                assert 0.0 <= scores["accuracy"] <= 1.0
+            else:
+                assert scores["mae_deg"] >= 0 and scores["r2"] <= 1.0
+        assert 0.0 < entry["p_value"] <= 1.0
+
+
+def test_reproduce_leakage_schema(fast):
+    result = reproduce.reproduce_leakage(mode="quick", seed=3)
+    check_schema(result)
+    assert len(result["heldout_subjects"]) == 10
+    json.dumps(result)  # JSON-serialisable, NaN-free
+
+
+def test_cli_writes_json_for_explicit_heldout(fast, tmp_path):
+    out = tmp_path / "leak.json"
+    heldout = ["yaleB11", "yaleB03", "yaleB27"]
+    code = cli.main(["reproduce", "leakage", "--mode", "quick", "--seed", "1",
+                     "--heldout-subjects", ",".join(heldout), "--json", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    check_schema(result, heldout)
+    assert result["seed"] == 1
+
+
+def test_cli_rejects_bad_subject_list(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["reproduce", "leakage", "--heldout-subjects", "bob,alice"])
+    assert exc.value.code == 2
+    assert "yaleB03,yaleB11" in capsys.readouterr().err
+
+
+def test_cli_reports_unknown_subject(fast, capsys):
+    code = cli.main(["reproduce", "leakage", "--heldout-subjects", "yaleB14"])
+    assert code == 2 and "yaleB14" in capsys.readouterr().err  # yaleB14 does not exist
+
+
+def test_split_is_the_data_layers_split():
+    faces = data.load_faces(source=data.locate_data(prefer="compact"))
+    a = reproduce.make_split(faces, seed=2)
+    b = data.split_subjects(faces.subjects, n_heldout=10, seed=2)
+    assert a == b
+
+
+def test_summary_over_splits():
+    t1 = {"azimuth": {"embedding": {"mae_deg": 30.0, "r2": 0.5}, "leakage_ratio": 0.6}}
+    t2 = {"azimuth": {"embedding": {"mae_deg": 34.0, "r2": 0.4}, "leakage_ratio": 0.5}}
+    rows = reproduce.summarize_over_splits([t1, t2])
+    mae = next(r for r in rows if r["metric"] == "mae_deg")
+    assert mae["mean"] == pytest.approx(32.0) and mae["low"] < 32 < mae["high"]
+    ratio = next(r for r in rows if r["feature_set"] == "leakage_ratio")
+    assert ratio["mean"] == pytest.approx(0.55) and ratio["max"] == pytest.approx(0.6)
