@@ -26,9 +26,9 @@ from scipy import stats
 from sklearn.base import BaseEstimator, clone
 from sklearn.decomposition import PCA
 from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -87,13 +87,24 @@ def lighting_targets(azimuth: np.ndarray, elevation: np.ndarray,
     return targets
 
 
-def make_probe(task: Task, kind: ProbeKind = "linear", seed: int = 0) -> BaseEstimator:
+#: Penalties searched for the linear probes (ridge ``alpha``, logistic ``C``).
+RIDGE_ALPHAS = tuple(np.logspace(-1, 4, 6))
+LOGISTIC_CS = (0.01, 0.1, 1.0, 10.0)
+
+
+def make_probe(task: Task, kind: ProbeKind = "linear", seed: int = 0,
+               groups: np.ndarray | None = None) -> BaseEstimator:
     """A fresh, unfitted probe.
 
-    ``linear`` is ridge regression (with internal choice of the penalty) or multinomial
-    logistic regression; ``mlp`` a one-hidden-layer perceptron; ``chance`` predicts the
-    training mean or majority class. Features are standardised inside the pipeline, so the
-    scaler is fitted on the training fold only.
+    ``linear`` is ridge regression or multinomial logistic regression; ``mlp`` a
+    one-hidden-layer perceptron; ``chance`` predicts the training mean or majority class.
+    Features are standardised inside the pipeline, so the scaler is fitted on the training
+    fold only.
+
+    When ``groups`` (the subject of each training row) is given, the linear probe's penalty is
+    chosen by cross-validation **grouped by subject** within the training rows. Choosing it by
+    ordinary leave-one-image-out would reward memorising each training person's images, which
+    does not carry over to new people.
     """
     if task not in ("regression", "classification"):
         raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
@@ -102,15 +113,42 @@ def make_probe(task: Task, kind: ProbeKind = "linear", seed: int = 0) -> BaseEst
             return DummyRegressor()
         return DummyClassifier(strategy="most_frequent")
     if kind == "linear":
-        model = (RidgeCV(alphas=np.logspace(-2, 4, 13)) if task == "regression"
-                 else LogisticRegression(C=1.0, max_iter=2000))
-    elif kind == "mlp":
+        model = (Ridge() if task == "regression" else LogisticRegression(max_iter=2000))
+        pipe = make_pipeline(StandardScaler(), model)
+        if groups is None:
+            if task == "regression":
+                pipe.set_params(ridge__alpha=100.0)
+            return pipe
+        n_groups = len(np.unique(groups))
+        grid = ({"ridge__alpha": list(RIDGE_ALPHAS)} if task == "regression"
+                else {"logisticregression__C": list(LOGISTIC_CS)})
+        return _GroupedSearch(pipe, grid, n_splits=min(5, n_groups), groups=groups)
+    if kind == "mlp":
         common = {"hidden_layer_sizes": (128,), "alpha": 1e-3, "max_iter": 600,
                   "early_stopping": True, "random_state": seed}
         model = MLPRegressor(**common) if task == "regression" else MLPClassifier(**common)
-    else:
-        raise ValueError(f"probe kind must be 'linear', 'mlp' or 'chance', got {kind!r}")
-    return make_pipeline(StandardScaler(), model)
+        return make_pipeline(StandardScaler(), model)
+    raise ValueError(f"probe kind must be 'linear', 'mlp' or 'chance', got {kind!r}")
+
+
+class _GroupedSearch(BaseEstimator):
+    """GridSearchCV with the subject groups bound at construction (fit(X, y) stays plain)."""
+
+    def __init__(self, estimator, grid, n_splits, groups):
+        self.estimator = estimator
+        self.grid = grid
+        self.n_splits = n_splits
+        self.groups = groups
+
+    def fit(self, x, y):
+        search = GridSearchCV(self.estimator, self.grid, cv=GroupKFold(n_splits=self.n_splits))
+        search.fit(x, y, groups=self.groups)
+        self.best_estimator_ = search.best_estimator_
+        self.best_params_ = search.best_params_
+        return self
+
+    def predict(self, x):
+        return self.best_estimator_.predict(x)
 
 
 @dataclass(frozen=True)
@@ -153,13 +191,27 @@ def _validate(features: np.ndarray, target: np.ndarray, *masks_or_groups: np.nda
 
 def cross_subject(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray,
                   test_mask: np.ndarray, task: Task, kind: ProbeKind = "linear",
-                  seed: int = 0) -> tuple[ProbeScore, np.ndarray]:
-    """Fit on the training rows, score on the test rows. Returns the score and predictions."""
+                  seed: int = 0, groups: np.ndarray | None = None
+                  ) -> tuple[ProbeScore, np.ndarray]:
+    """Fit on the training rows, score on the test rows. Returns the score and predictions.
+
+    ``groups`` (subject per row) lets the linear probe choose its penalty by subject-grouped
+    cross-validation inside the training rows (see :func:`make_probe`).
+    """
     _validate(features, target, train_mask, test_mask)
     train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
     if (train_mask & test_mask).any():
         raise ValueError("train and test rows overlap")
-    probe = make_probe(task, kind, seed).fit(features[train_mask], target[train_mask])
+    train_groups = None
+    if groups is not None:
+        groups = np.asarray(groups)
+        if set(groups[train_mask]) & set(groups[test_mask]):
+            raise ValueError("train and test subjects overlap: the split must be "
+                             "subject-disjoint")
+        if len(np.unique(groups[train_mask])) >= 2:
+            train_groups = groups[train_mask]
+    probe = make_probe(task, kind, seed, train_groups).fit(features[train_mask],
+                                                          target[train_mask])
     pred = probe.predict(features[test_mask])
     return score_predictions(task, target[test_mask], pred), pred
 
@@ -172,8 +224,8 @@ def grouped_cv(features: np.ndarray, target: np.ndarray, groups: np.ndarray, tas
     for train, test in GroupKFold(n_splits=n_splits).split(features, target, groups):
         if set(np.asarray(groups)[train]) & set(np.asarray(groups)[test]):
             raise AssertionError("GroupKFold produced overlapping subjects")  # pragma: no cover
-        probe = make_probe(task, kind, seed).fit(features[train], target[train])
-        pred[test] = probe.predict(features[test])
+        probe = make_probe(task, kind, seed, np.asarray(groups)[train])
+        pred[test] = probe.fit(features[train], target[train]).predict(features[test])
     return score_predictions(task, target, pred)
 
 
@@ -196,13 +248,15 @@ def _within_group_permutation(groups: np.ndarray, rng: np.random.Generator) -> n
 
 def permutation_test(features: np.ndarray, target: np.ndarray, groups: np.ndarray,
                      train_mask: np.ndarray, test_mask: np.ndarray, task: Task,
-                     n_permutations: int = 999, alpha: float = 10.0,
+                     n_permutations: int = 999, alpha: float | None = None,
                      seed: int = 0) -> PermutationResult:
     """Permutation test of the cross-subject score of a ridge probe, shuffling within subjects.
 
     The training targets are shuffled **within each subject**, which keeps every subject's
     set of lights intact and breaks only the link between an image's features and its own
-    light; the probe is refitted and scored on the untouched test rows. The statistic is the
+    light; the probe is refitted and scored on the untouched test rows. The ridge penalty is
+    chosen once, on the real targets, by subject-grouped CV inside the training rows (unless
+    ``alpha`` is given), and kept fixed for every shuffle. The statistic is the
     test R² (regression) or the accuracy of a ridge classifier (classification), computed in
     closed form for all shuffles at once, so 999 shuffles take well under a second. With
     ``n_permutations`` shuffles the smallest attainable p is ``1 / (n_permutations + 1)``.
@@ -215,6 +269,9 @@ def permutation_test(features: np.ndarray, target: np.ndarray, groups: np.ndarra
     x = np.asarray(features, dtype=np.float64)
     mean, std = x[train_mask].mean(0), x[train_mask].std(0) + 1e-12
     x_train, x_test = (x[train_mask] - mean) / std, (x[test_mask] - mean) / std
+    if alpha is None:
+        alpha = _grouped_ridge_alpha(x_train, np.asarray(target)[train_mask],
+                                     groups[train_mask], task)
     # Ridge weights are a fixed linear map of the (centred) targets: solve once, reuse.
     gram = x_train.T @ x_train + alpha * np.eye(x.shape[1])
     solve = np.linalg.solve(gram, x_train.T)  # (d, n_train)
@@ -252,6 +309,17 @@ def permutation_test(features: np.ndarray, target: np.ndarray, groups: np.ndarra
         null[start:stop] = statistic(np.concatenate(shuffled, axis=1))
     p_value = (1.0 + np.count_nonzero(null >= observed)) / (n_permutations + 1.0)
     return PermutationResult(observed=observed, p_value=float(p_value), null=null)
+
+
+def _grouped_ridge_alpha(x_train: np.ndarray, y_train: np.ndarray, groups: np.ndarray,
+                        task: Task) -> float:
+    model = Ridge() if task == "regression" else RidgeClassifier()
+    n_splits = min(5, len(np.unique(groups)))
+    if n_splits < 2:
+        return 100.0
+    search = GridSearchCV(model, {"alpha": list(RIDGE_ALPHAS)}, cv=GroupKFold(n_splits))
+    search.fit(x_train, y_train, groups=groups)
+    return float(search.best_params_["alpha"])
 
 
 def pixel_features(images: np.ndarray, train_mask: np.ndarray, n_components: int = 64,
@@ -320,7 +388,8 @@ def leakage_table(
         for feat_name, feats in {**feature_sets, "chance": None}.items():
             kinds_here: tuple[ProbeKind, ...] = ("chance",) if feats is None else kinds
             x = np.zeros((len(target), 1), np.float32) if feats is None else np.asarray(feats)
-            scores = {k: cross_subject(x, target, train_mask, test_mask, task, k, seed)[0]
+            scores = {k: cross_subject(x, target, train_mask, test_mask, task, k, seed,
+                                       groups)[0]
                       for k in kinds_here}
             best = max(scores, key=lambda k: scores[k].main)
             best_kind[feat_name] = best
@@ -366,11 +435,17 @@ def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> tuple
 
 
 def fit_probe(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray, task: Task,
-              kind: ProbeKind = "linear", seed: int = 0) -> BaseEstimator:
-    """A probe fitted on the training rows, e.g. to read the light from new embeddings."""
+              kind: ProbeKind = "linear", seed: int = 0,
+              groups: np.ndarray | None = None) -> BaseEstimator:
+    """A probe fitted on the training rows, e.g. to read the light from new embeddings.
+
+    Pass ``groups`` (subject per row) to choose the penalty by subject-grouped CV.
+    """
     _validate(features, target, train_mask)
     train_mask = np.asarray(train_mask, bool)
-    return clone(make_probe(task, kind, seed)).fit(features[train_mask], target[train_mask])
+    train_groups = None if groups is None else np.asarray(groups)[train_mask]
+    return clone(make_probe(task, kind, seed, train_groups)).fit(features[train_mask],
+                                                                target[train_mask])
 
 
 def learning_curve(features: np.ndarray, target: np.ndarray, subjects: np.ndarray,
@@ -401,7 +476,8 @@ def learning_curve(features: np.ndarray, target: np.ndarray, subjects: np.ndarra
             fit_rows = train_mask & np.isin(subjects, chosen)
             if task == "classification" and len(np.unique(np.asarray(target)[fit_rows])) < 2:
                 continue
-            score, _ = cross_subject(features, target, fit_rows, test_mask, task, kind, seed)
+            score, _ = cross_subject(features, target, fit_rows, test_mask, task, kind, seed,
+                                     subjects)
             rows.append({"n_subjects": int(k), "repeat": r, **score.to_dict()})
     return rows
 
