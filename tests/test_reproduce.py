@@ -89,3 +89,22 @@ def test_summary_over_splits():
     assert mae["mean"] == pytest.approx(32.0) and mae["low"] < 32 < mae["high"]
     ratio = next(r for r in rows if r["feature_set"] == "leakage_ratio")
     assert ratio["mean"] == pytest.approx(0.55) and ratio["max"] == pytest.approx(0.6)
+
+
+def test_defences_cli_schema(fast, tmp_path, monkeypatch):
+    monkeypatch.setattr(reproduce, "DEFENCE_SWEEP", {"nuisance": (2,), "noise": (1.0,),
+                                                     "scale": (3.0,)})
+    out = tmp_path / "def.json"
+    code = cli.main(["reproduce", "defences", "--mode", "quick", "--no-inversion",
+                     "--json", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert set(result) >= {"backbone", "mode", "seed", "heldout_subjects", "baseline", "sweep",
+                           "operating_points", "biohash_keys"}
+    assert result["baseline"]["defence"] == "none"
+    assert [r["defence_id"] for r in result["sweep"]] == ["none", "nuisance", "noise", "scale"]
+    for row in result["sweep"]:
+        assert set(row) >= {"eer", "tar_far_1e-2", "azimuth_r2", "lighting_class_accuracy"}
+        assert 0.0 <= row["eer"] <= 1.0
+    keys = result["biohash_keys"]
+    assert keys["unknown_key"]["azimuth_mae_deg"] > keys["stolen_key"]["azimuth_mae_deg"]

@@ -206,3 +206,112 @@ def summarize_over_splits(tables: Sequence[dict]) -> list[dict]:
                                 "mean": mean, "low": low, "high": high,
                                 "n_splits": len(values), "max": float(np.nanmax(values))})
     return summary
+
+
+#: The sweep of every defence: name -> strengths (iterations, bits, noise scale, dimensions).
+DEFENCE_SWEEP: dict[str, tuple[float, ...]] = {
+    "nuisance": (1, 2, 4, 8, 16),
+    "biohash": (128, 64, 32, 16),
+    "noise": (0.25, 0.5, 1.0, 2.0, 4.0),
+    "pca": (64, 32, 16, 8, 4),
+    "pca-q4": (32, 16, 8),
+    "scale": (3.0,),
+}
+
+
+def defence_sweep(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                  sweep: dict[str, tuple[float, ...]] | None = None, seed: int = 0,
+                  kinds: tuple[str, ...] = ("linear", "mlp"), inverter=None) -> list[dict]:
+    """Evaluate every defence at every strength on one split (see :mod:`faceleak.defenses`).
+
+    The first row is the unprotected baseline (``defence == "none"``). ``inverter``, when
+    given, is called as ``inverter(protected, defence_row)`` and returns a dict of inversion
+    metrics that is merged into the row.
+    """
+    from . import defenses
+
+    train, test = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    rows = []
+    baseline = defenses.NoiseDefence(strength=0.0, name="none")
+    plan = [("none", baseline)] + [
+        (name, defenses.make_defence(name, s, seed))
+        for name, strengths in (sweep or DEFENCE_SWEEP).items() for s in strengths]
+    for short, defence in plan:
+        row = defenses.evaluate(defence, embedding, light, faces.subjects, train, test, kinds,
+                                seed)
+        row["defence_id"] = short
+        if inverter is not None:
+            row.update(inverter(defence.transform(embedding), row))
+        rows.append(row)
+    return rows
+
+
+def biohash_key_scenarios(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                          n_bits: int = 64, seed: int = 0) -> dict:
+    """BioHash against three attackers: key stolen, key unknown, and cross-key linkage.
+
+    * stolen key: the attacker makes protected templates of auxiliary people with the
+      victim's key and trains the light probe on them;
+    * unknown key: the attacker trains on templates made with a key of their own;
+    * linkability: EER of same-person comparisons across two keys (0.5 = unlinkable).
+    """
+    from . import defenses, probes
+
+    train, test = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    victim = defenses.BioHash(key=1000 + seed, n_bits=n_bits).fit(embedding[train])
+    attacker = defenses.BioHash(key=2000 + seed, n_bits=n_bits).fit(embedding[train])
+    stolen = defenses.leakage(victim.transform(embedding[train]), light[train],
+                              victim.transform(embedding[test]), light[test], ("linear",), seed,
+                              faces.subjects[train])
+    unknown = defenses.leakage(attacker.transform(embedding[train]), light[train],
+                               victim.transform(embedding[test]), light[test], ("linear",), seed,
+                               faces.subjects[train])
+    link = defenses.cross_key_linkability(embedding[test], faces.subjects[test], 1000 + seed,
+                                          2000 + seed, n_bits, fit_features=embedding[train])
+    chance, _ = probes.cross_subject(np.zeros((len(faces), 1)), faces.azimuth, train, test,
+                                     "regression", "chance")
+    return {"n_bits": n_bits, "stolen_key": stolen, "unknown_key": unknown, **link,
+            "chance_azimuth_mae_deg": chance.mae}
+
+
+def reproduce_defences(mode: str | None = None, seed: int = 0,
+                       heldout_subjects: Sequence[str] | None = None,
+                       backbone: str = "yale-cosface", inversion: bool = True) -> dict:
+    """Chapter 4's measurements: every defence on utility, leakage and inversion.
+
+    Returns a JSON-serialisable dict with the sweep rows, the best operating point of each
+    defence at an EER loss of at most 0.02, and the BioHash key scenarios.
+    """
+    from . import defenses
+
+    start = time.perf_counter()
+    resolved = config.run_mode(mode)
+    faces = data.load_faces(config.settings(resolved).image_size)
+    split = make_split(faces, seed, heldout_subjects)
+    embedding = backbone_features(faces, split, backbone, resolved, seed)
+    inverter = _default_inverter(faces, split, backbone, resolved) if inversion else None
+    rows = defence_sweep(faces, split, embedding, seed=seed, inverter=inverter)
+    baseline_eer = rows[0]["eer"]
+    return _jsonable({
+        "backbone": backbone, "mode": resolved, "seed": seed,
+        "heldout_subjects": list(split.heldout), "data": faces.source.describe(),
+        "baseline": rows[0], "sweep": rows,
+        "operating_points": defenses.best_operating_points(rows[1:], baseline_eer, 0.02),
+        "biohash_keys": biohash_key_scenarios(faces, split, embedding,
+                                              min(64, embedding.shape[1]), seed),
+        "seconds": round(time.perf_counter() - start, 1),
+    })
+
+
+def _default_inverter(faces, split, backbone, mode):
+    """The adaptive inversion attack used in the defence sweep (None if unavailable)."""
+    try:
+        from . import inversion
+    except ImportError:
+        return None
+    factory = getattr(inversion, "protected_template_inverter", None)
+    if factory is None:
+        return None
+    return factory(faces, split, backbone=backbone, mode=mode)
