@@ -12,12 +12,18 @@ TORCH_SPEC ?= torch==2.13.0
 FACENET_SPEC ?= facenet-pytorch==2.6.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test book lint clean clean-book
+# Site checks (make check-site): the browser to use, and whether images without alt text or
+# caption fail the check (warn: reported only) or not.
+CHROMIUM ?= chromium
+ALT_TEXT ?= warn
+
+.PHONY: help install test book lint clean clean-book vendor check-site
 
 help:
 	@echo "make test   install into $(VENV) and run the tests"
 	@echo "make book   install into $(VENV) and build _build/html (labs executed, quick mode)"
 	@echo "make lint   ruff over src/, tests/ and scripts/"
+	@echo "make check-site  make book, then check the pages in headless Chromium and the repo"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +45,37 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests scripts
 
-book: $(STAMP)
-	FACELEAK_MODE=$${FACELEAK_MODE:-quick} $(VENV)/bin/jupyter-book build . -W -n --keep-going
+# MathJax and the ipywidgets manager, pinned, from the npm registry into _vendor/ (git-ignored),
+# so that the built site works offline (see _config.yml). Does nothing when already there.
+vendor:
+	$(PYTHON) scripts/vendor_assets.py
+
+# MPLBACKEND is unset for the build: a non-inline backend (CI exports MPLBACKEND=Agg for the
+# tests) would make the executed labs keep no figures.
+book: $(STAMP) vendor
+	env -u MPLBACKEND FACELEAK_MODE=$${FACELEAK_MODE:-quick} $(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+# What readers see (scripts/check_site.py: images, errors, glossary and Colab links, maths and
+# widgets rendered in headless Chromium, alt text; screenshots in _build/site-check/) and the
+# repository guard (scripts/check_repo.py: file sizes, model weights). Installs Debian's
+# chromium and the CJK fonts with apt-get when missing (through sudo when not root).
+check-site: book
+	@SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	if ! command -v "$(CHROMIUM)" >/dev/null 2>&1; then \
+	  echo "installing chromium (apt-get)"; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || exit 1; \
+	fi; \
+	if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  echo "installing fonts-noto-cjk (apt-get)"; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk || exit 1; \
+	fi
+	@status=0; \
+	$(PY) scripts/check_repo.py || status=1; \
+	CHROMIUM="$(CHROMIUM)" $(PY) scripts/check_site.py --browser require \
+	  --alt-text $(ALT_TEXT) --json _build/site-check/report.json || status=1; \
+	exit $$status
 
 clean-book:
 	rm -rf _build

@@ -1,0 +1,224 @@
+"""The GitHub Actions workflows, checked offline: schema, wiring, and a dry run.
+
+GitHub cannot run here, so this validates both workflow files against the GitHub workflow
+JSON schema (vendored in check-jsonschema), checks that what they run exists (Makefile
+targets, scripts, the install the labs' Colab cell does), that every ``run:`` block is valid
+bash, that ``make -n`` accepts the targets they call, and runs the Colab workflow's notebook
+runner on small notebooks.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+PUBLISH = WORKFLOWS / "publish.yml"
+COLAB = WORKFLOWS / "colab-labs.yml"
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text())
+    # PyYAML reads the key `on` as True (YAML 1.1); GitHub reads it as "on".
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def run_blocks(workflow: dict) -> list[str]:
+    return [step["run"] for step in steps(workflow) if "run" in step]
+
+
+def uses(workflow: dict) -> list[str]:
+    return [step["uses"].split("@")[0] for step in steps(workflow) if "uses" in step]
+
+
+def make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([A-Za-z0-9_.-]+):", text, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("path", [PUBLISH, COLAB], ids=lambda p: p.name)
+def test_workflow_matches_the_github_schema(path: Path):
+    pytest.importorskip("check_jsonschema", reason="pip install check-jsonschema (test extra)")
+    proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+                           "vendor.github-workflows", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path):
+    pytest.importorskip("check_jsonschema", reason="pip install check-jsonschema (test extra)")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: x\non: push\njobs:\n  build:\n    steps:\n      - uses: 3\n"
+                      "        shell: bash\n")
+    proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+                           "vendor.github-workflows", str(broken)],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+
+
+@pytest.mark.parametrize("path", [PUBLISH, COLAB], ids=lambda p: p.name)
+def test_run_blocks_are_valid_bash(path: Path, tmp_path: Path):
+    for index, block in enumerate(run_blocks(load(path))):
+        script = tmp_path / f"step{index}.sh"
+        script.write_text(EXPRESSION.sub("placeholder", block))
+        proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert proc.returncode == 0, f"{path.name} run block {index}: {proc.stderr}\n{block}"
+
+
+def test_the_script_run_inside_the_colab_image_is_valid_bash(tmp_path: Path):
+    scripts = [m.group(1) for block in run_blocks(load(COLAB))
+               for m in re.finditer(r"-c '\n(.*?)\n\s*'", block, flags=re.DOTALL)]
+    assert len(scripts) == 1, "expected one `bash -c '...'` script for the container"
+    script = tmp_path / "inside.sh"
+    script.write_text(scripts[0])
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "'" not in scripts[0], "a single quote would end the bash -c '...' string"
+
+
+@pytest.mark.parametrize("path", [PUBLISH, COLAB], ids=lambda p: p.name)
+def test_scripts_and_make_targets_named_in_workflows_exist(path: Path):
+    text = "\n".join(run_blocks(load(path)))
+    for script in re.findall(r"scripts/[\w./-]+\.py", text):
+        assert (ROOT / script).is_file(), f"{path.name} runs {script}, which does not exist"
+    for target in re.findall(r"\bmake\s+([a-z][\w-]*)", text):
+        assert target in make_targets(), f"{path.name} runs make {target}: no such target"
+
+
+def test_publish_builds_checks_and_deploys_to_pages():
+    workflow = load(PUBLISH)
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert "workflow_dispatch" in workflow["on"]
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    run = "\n".join(run_blocks({"jobs": {"build": build}}))
+    assert "make check-site TORCH_SPEC=torch" in run
+    # torch comes from PyTorch's CPU index, installed before make (whose TORCH_SPEC is quoted
+    # as one requirement and cannot carry --index-url).
+    assert "--index-url https://download.pytorch.org/whl/cpu" in run
+    assert run.index("download.pytorch.org") < run.index("make check-site")
+    assert "check-site" in make_targets() and "book" in make_targets()
+    upload = next(s for s in build["steps"]
+                  if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
+    assert deploy["needs"] == "build"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages"
+    assert "actions/deploy-pages" in uses({"jobs": {"deploy": deploy}})
+    assert workflow["permissions"] == {"contents": "read"}
+
+
+def _sync_module():
+    spec = importlib.util.spec_from_file_location("sync_notebooks",
+                                                  ROOT / "scripts" / "sync_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_colab_workflow_runs_the_labs_in_the_colab_image_like_the_colab_cell():
+    workflow = load(COLAB)
+    assert "workflow_dispatch" in workflow["on"]
+    cron = workflow["on"]["schedule"][0]["cron"]
+    assert len(cron.split()) == 5
+    assert workflow["env"]["COLAB_IMAGE"].startswith(
+        "us-docker.pkg.dev/colab-images/public/runtime")
+    run = "\n".join(run_blocks(workflow))
+    # The same facenet-pytorch install as the labs' Colab cell, and the package from the
+    # checkout, with Colab's torch left alone (checked before and after).
+    facenet = re.search(r"--no-deps (facenet-pytorch==[\d.]+)", _sync_module().setup_source())
+    assert facenet and f"pip install -q --no-deps {facenet.group(1)}" in run
+    assert "pip install -q -e ." in run
+    assert "installing the package changed Colab torch" in run
+    assert "scripts/run_labs.py --mode quick" in run and "labs/*.ipynb" in run
+    assert "FACELEAK_MODE=quick" in run
+    assert '"$COLAB_IMAGE"' in run
+
+
+def test_make_dry_run_accepts_the_targets_the_workflows_call():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    proc = subprocess.run(["make", "-n", "check-site", "TORCH_SPEC=torch"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "scripts/vendor_assets.py" in proc.stdout
+    assert "jupyter-book build" in proc.stdout
+    assert "scripts/check_site.py --browser require" in proc.stdout
+    assert "scripts/check_repo.py" in proc.stdout
+
+
+# --------------------------------------------------------------------------- notebook runner
+
+
+def _notebook(path: Path, *sources: str, setup: str | None = None) -> Path:
+    cells = [nbformat.v4.new_markdown_cell("# Lab x")]
+    if setup is not None:
+        cells.append(nbformat.v4.new_code_cell(setup, metadata={"tags": ["colab-setup"]}))
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _run_labs(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "run_labs.py"), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_run_labs_executes_notebooks_in_quick_mode(tmp_path: Path):
+    good = _notebook(tmp_path / "ok.ipynb",
+                     "import os\nprint('mode:', os.environ['FACELEAK_MODE'])",
+                     setup="raise RuntimeError('the Colab set-up cell must be skipped')")
+    out = tmp_path / "executed"
+    summary = tmp_path / "summary.md"
+    proc = _run_labs(str(good), "--output-dir", str(out),
+                     env_extra={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 of 1 notebook(s) ran; 0 failed" in proc.stdout
+    executed = nbformat.read(out / "ok.ipynb", as_version=4)
+    assert len(executed.cells) == 3  # the skipped set-up cell is kept, unexecuted
+    assert "mode: quick" in executed.cells[2].outputs[0]["text"]
+    assert "| ok.ipynb | ok |" in summary.read_text()
+
+
+def test_run_labs_fails_loudly_naming_the_notebook_and_cell(tmp_path: Path):
+    good = _notebook(tmp_path / "a_good.ipynb", "x = 1")
+    bad = _notebook(tmp_path / "b_bad.ipynb", "y = 2", "ledger = []\nledger[3]",
+                    setup="pass")
+    proc = _run_labs(str(good), str(bad))
+    assert proc.returncode == 1
+    out = proc.stdout
+    assert f"::error file={bad},title=Lab failed::{bad} failed at cell 3" in out
+    assert "IndexError: list index out of range" in out
+    assert "cell source starts: ledger = []" in out
+    assert "1 of 2 notebook(s) ran; 1 failed" in out
+
+
+def test_run_labs_with_nothing_to_run(tmp_path: Path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("run_labs", ROOT / "scripts" / "run_labs.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "run_labs", module)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    assert module.main([]) == 2
