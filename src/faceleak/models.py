@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import compat, config
@@ -180,3 +181,339 @@ def _missing_message(info: FacenetWeights, path: Path, exc: Exception | None) ->
         f"(set TORCH_HOME to use another cache folder). Offline, use the course's own "
         "backbone trained on Extended Yale B instead."
     )
+
+
+# =========================================================================== backbone registry
+#
+# Every lab gets its embedder with one call, ``get_backbone(name)``, which returns the model
+# (eval mode, producing L2-normalised embeddings) and the :class:`InputSpec` that turns the
+# course's (N, H, W) grayscale crops in [0, 1] into what that model expects.
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How to feed (N, H, W) grayscale faces in [0, 1] to a backbone.
+
+    Attributes
+    ----------
+    size
+        (height, width) the model takes.
+    channels
+        1 (the course's CNN) or 3 (FaceNet, trained on RGB: the gray channel is repeated).
+    offset, scale
+        Pixel standardisation on the 0-255 scale: ``(255 x - offset) / scale``. FaceNet
+        uses ``(x - 127.5) / 128``; the course's CNN standardises inside the network, so
+        it takes ``x`` unchanged (offset 0, scale 255).
+    pad_to_square
+        Pad the width (replicating the edge) to a square before resizing, so a 64x56 crop
+        is not stretched to 160x160.
+    embedding_dim
+        Length of the model's embedding.
+    """
+
+    size: tuple[int, int]
+    channels: int
+    offset: float
+    scale: float
+    pad_to_square: bool
+    embedding_dim: int
+
+    def prepare(self, images) -> torch.Tensor:
+        """Turn images (N, H, W) or (H, W) in [0, 1] into the model's input tensor.
+
+        Works on NumPy arrays and on torch tensors; on tensors it is differentiable, so an
+        attack or inversion lab can optimise the pixels through it.
+        """
+        from torch.nn import functional as F
+
+        x = images if isinstance(images, torch.Tensor) else torch.as_tensor(
+            np.asarray(images, dtype=np.float32))
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim == 4 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.ndim != 3:
+            raise ValueError(f"expected grayscale images (N, H, W), got shape {tuple(x.shape)}")
+        x = x.float()[:, None]
+        h, w = x.shape[-2:]
+        if self.pad_to_square and h != w:
+            extra = abs(h - w)
+            pad = [extra // 2, extra - extra // 2, 0, 0] if h > w else \
+                [0, 0, extra // 2, extra - extra // 2]
+            x = F.pad(x, pad, mode="replicate")
+        if tuple(x.shape[-2:]) != tuple(self.size):
+            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False,
+                              antialias=bool(x.shape[-1] > self.size[1]))
+        if self.channels == 3:
+            x = x.expand(-1, 3, -1, -1)
+        return (x * 255.0 - self.offset) / self.scale
+
+
+FACENET_SPEC = InputSpec(size=FACENET_INPUT_SIZE, channels=3, offset=127.5, scale=128.0,
+                         pad_to_square=True, embedding_dim=512)
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    """One entry of the registry."""
+
+    name: str
+    kind: str  # "facenet" or "yale"
+    description: str
+    pretrained: str | None = None
+
+
+YALE_BACKBONE = "yale-cosface"
+BACKBONES: dict[str, BackboneInfo] = {
+    "facenet-vggface2": BackboneInfo(
+        "facenet-vggface2", "facenet",
+        "FaceNet InceptionResnetV1 pretrained on VGGFace2 (facenet-pytorch; needs the "
+        "published weights), 160x160 RGB", "vggface2"),
+    "facenet-casia": BackboneInfo(
+        "facenet-casia", "facenet",
+        "FaceNet InceptionResnetV1 pretrained on CASIA-WebFace (facenet-pytorch; needs the "
+        "published weights), 160x160 RGB", "casia-webface"),
+    YALE_BACKBONE: BackboneInfo(
+        YALE_BACKBONE, "yale",
+        "compact ResNet trained by this package with CosFace on the training subjects of "
+        "Extended Yale B (works offline), 64x56 grayscale"),
+}
+
+
+def available_backbones() -> dict[str, str]:
+    """Names of the backbones :func:`get_backbone` knows, with a one-line description."""
+    return {name: info.description for name, info in BACKBONES.items()}
+
+
+def get_backbone(
+    name: str = YALE_BACKBONE,
+    mode: str | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    download: bool = True,
+    train_if_missing: bool = True,
+    split_seed: int = 0,
+    heldout_subjects: list[str] | None = None,
+) -> tuple[torch.nn.Module, InputSpec]:
+    """Return an embedding backbone (eval mode) and its :class:`InputSpec`.
+
+    Parameters
+    ----------
+    name
+        One of :func:`available_backbones`: ``"facenet-vggface2"``, ``"facenet-casia"`` or
+        ``"yale-cosface"``.
+    mode
+        Run mode for the course's own backbone (``quick`` or ``full`` sizes); ignored by
+        the pretrained ones.
+    seed
+        Training seed of the course's own backbone.
+    device
+        Torch device; by default :func:`faceleak.config.device`.
+    download
+        For FaceNet: try to download absent weights.
+    train_if_missing
+        For the course's backbone: train it when neither the cache nor the package holds
+        weights for this config (else raise :class:`WeightsError`).
+    split_seed
+        Seed of :func:`faceleak.data.split_subjects`; the backbone sees only its training
+        subjects.
+    heldout_subjects
+        An explicit list of held-out subjects instead of the seeded draw.
+
+    Raises
+    ------
+    WeightsError
+        FaceNet weights absent offline (the loader's message says where to put them).
+    KeyError
+        Unknown backbone name.
+    """
+    try:
+        info = BACKBONES[name]
+    except KeyError:
+        raise KeyError(f"Unknown backbone {name!r}; available: {sorted(BACKBONES)}") from None
+    if info.kind == "facenet":
+        assert info.pretrained is not None
+        return load_facenet(info.pretrained, device=device, download=download), FACENET_SPEC
+    model, _ = load_yale_backbone(mode=mode, seed=seed, device=device,
+                                  train_if_missing=train_if_missing, split_seed=split_seed,
+                                  heldout_subjects=heldout_subjects)
+    return model, yale_spec(model)
+
+
+def yale_spec(model: torch.nn.Module) -> InputSpec:
+    """The :class:`InputSpec` of a :class:`~faceleak.train.YaleFaceNet`."""
+    cfg = model.cfg  # type: ignore[attr-defined]
+    return InputSpec(size=tuple(cfg.image_size), channels=1, offset=0.0, scale=255.0,
+                     pad_to_square=False, embedding_dim=cfg.embedding_dim)
+
+
+# --------------------------------------------------------------------------- the Yale backbone
+
+CHECKPOINT_FORMAT = "faceleak-backbone/1"
+RESOURCE_DIR = "backbones"
+
+
+def backbone_cache_path(key: str) -> Path:
+    """Where a trained backbone with this key is cached."""
+    return config.cache_dir() / "backbones" / f"{YALE_BACKBONE}-{key}.pt"
+
+
+def packaged_checkpoint_path(mode: str) -> Path:
+    """The checkpoint committed with the package for a mode (may not exist)."""
+    from importlib import resources
+
+    return Path(str(resources.files("faceleak") / "resources" / RESOURCE_DIR
+                    / f"{YALE_BACKBONE}-{mode}-seed0.pt"))
+
+
+def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int = 0,
+                       heldout_subjects: list[str] | None = None):
+    """The config, split and cache key the course's backbone is trained with.
+
+    Returns
+    -------
+    cfg, split, key
+        :class:`~faceleak.train.TrainConfig`, :class:`~faceleak.data.SubjectSplit` and the
+        cache key (a hash of config, seed, training subjects and image size).
+    """
+    from . import data, train
+
+    mode = config.run_mode(mode)
+    sets = config.settings(mode)
+    cfg = train.train_config(mode)
+    if tuple(cfg.image_size) != tuple(sets.image_size):
+        raise ValueError(f"train config image size {cfg.image_size} differs from the course's "
+                         f"{sets.image_size}")
+    split = data.split_subjects(_all_subject_names(), n_heldout=sets.n_heldout_subjects,
+                                seed=split_seed, heldout=heldout_subjects)
+    return cfg, split, train.cache_key(cfg, seed, split.train)
+
+
+def _all_subject_names() -> list[str]:
+    from . import data
+
+    src = data.locate_data()
+    if src.kind == "compact":
+        import zipfile
+
+        with zipfile.ZipFile(src.path) as archive:
+            return sorted({m.split("/")[0] for m in archive.namelist() if m.endswith(".png")})
+    return sorted(p.name for p in src.path.iterdir() if p.is_dir() and p.name.startswith("yaleB"))
+
+
+def load_yale_backbone(
+    mode: str | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    train_if_missing: bool = True,
+    split_seed: int = 0,
+    use_packaged: bool = True,
+    log=print,
+    heldout_subjects: list[str] | None = None,
+) -> tuple[torch.nn.Module, dict]:
+    """Load (or train and cache) the course's CosFace backbone.
+
+    Order: the cache (``cache_dir()/backbones``), then the checkpoint committed with the
+    package if its key matches, then training on the split's training subjects.
+
+    Returns
+    -------
+    model, meta
+        The eval-mode model and the checkpoint's metadata (config, seed, training subjects,
+        training time, where it came from).
+    """
+    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects)
+    dev = device or config.device()
+    path = backbone_cache_path(key)
+    candidates = [(path, "cache")]
+    if use_packaged:
+        candidates.append((packaged_checkpoint_path(config.run_mode(mode)), "package"))
+    for candidate, origin in candidates:
+        if candidate.is_file():
+            ckpt = read_checkpoint(candidate)
+            if ckpt["key"] == key:
+                model = model_from_checkpoint(ckpt).to(dev)
+                meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
+                meta["origin"], meta["path"] = origin, str(candidate)
+                if log is not None:
+                    log(f"{YALE_BACKBONE}: loaded weights from the {origin} ({candidate.name}); "
+                        f"trained by faceleak on {len(meta['train_subjects'])} training "
+                        f"subjects in {meta['train_seconds']:.0f} s")
+                return model, meta
+    if not train_if_missing:
+        raise WeightsError(f"No trained {YALE_BACKBONE} weights for key {key} in {path.parent} "
+                           "or the package; call get_backbone with train_if_missing=True.")
+    ckpt = train_yale_checkpoint(mode, seed, split_seed, device=dev, log=log,
+                                 heldout_subjects=heldout_subjects)
+    save_checkpoint(ckpt, path)
+    model = model_from_checkpoint(ckpt).to(dev)
+    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    meta["origin"], meta["path"] = "trained now", str(path)
+    return model, meta
+
+
+def train_yale_checkpoint(mode: str | None = None, seed: int = 0, split_seed: int = 0,
+                          device: str | None = None, log=print, progress: bool = True,
+                          command: str = "",
+                          heldout_subjects: list[str] | None = None) -> dict:
+    """Train the course's backbone on the training subjects and return its checkpoint dict."""
+    from . import data, train
+
+    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects)
+    faces = data.load_faces(cfg.image_size, subjects=list(split.train))
+    if log is not None:
+        log(f"{YALE_BACKBONE}: training on {len(split.train)} training subjects "
+            f"({len(faces)} images, {faces.source.kind} data); held out: "
+            f"{', '.join(split.heldout)}")
+    result = train.train_backbone(faces.images, faces.labels, cfg, seed=seed, device=device,
+                                  progress=progress, log=log)
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "name": YALE_BACKBONE,
+        "key": key,
+        "mode": config.run_mode(mode),
+        "config": cfg.to_dict(),
+        "seed": seed,
+        "split_seed": split.seed,
+        "train_subjects": list(split.train),
+        "heldout_subjects": list(split.heldout),
+        "n_train_images": len(faces),
+        "train_seconds": float(result.seconds),
+        "loss_history": [float(v) for v in result.history],
+        "fingerprint": result.fingerprint,
+        "torch_version": str(torch.__version__),
+        "command": command,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()},
+    }
+
+
+def save_checkpoint(ckpt: dict, path: Path | str) -> Path:
+    """Write a checkpoint atomically (a crash never leaves a half-written cache file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_checkpoint(path: Path | str) -> dict:
+    """Read a backbone checkpoint with ``weights_only=True``; WeightsError if it is not one."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
+        raise WeightsError(f"{path} is not a readable backbone checkpoint ({exc}); delete it "
+                           "and it will be retrained.") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint; delete it.")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict) -> torch.nn.Module:
+    """Build the network a checkpoint describes and load its weights (strictly)."""
+    from . import train
+
+    model = train.YaleFaceNet(train.TrainConfig.from_dict(ckpt["config"]))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    model.load_state_dict(state, strict=True)
+    return model.eval()

@@ -1,0 +1,173 @@
+"""The backbone registry, the offline CosFace backbone, its training and its cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from faceleak import config, data, embed, metrics, models, train
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return data.load_faces(config.settings("quick").image_size)
+
+
+def test_registry_lists_the_three_backbones():
+    names = models.available_backbones()
+    assert {"facenet-vggface2", "facenet-casia", "yale-cosface"} <= set(names)
+    with pytest.raises(KeyError, match="available"):
+        models.get_backbone("no-such-net")
+
+
+def test_absent_facenet_weights_give_the_loaders_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(models.WeightsError, match="not available") as err:
+        models.get_backbone("facenet-casia", download=False)
+    message = str(err.value)
+    assert "TORCH_HOME" in message and "Yale B" in message
+
+
+def test_no_flip_is_possible_in_augmentation():
+    # Augmenting a left-lit face must never produce a right-lit one: there is no flip option.
+    assert not any("flip" in f for f in train.TrainConfig.__dataclass_fields__)
+    x = torch.zeros(8, 1, 64, 56)
+    x[..., :28] = 1.0  # light from the left half
+    cfg = train.TrainConfig(shift=0, scale_jitter=0, rotation=0, gamma_jitter=0)
+    out = train.augment(x, cfg, torch.Generator().manual_seed(0))
+    assert torch.all(out[..., :20].mean((1, 2, 3)) > out[..., 36:].mean((1, 2, 3)))
+
+
+def test_model_shapes_and_normalisation():
+    cfg = train.TrainConfig(widths=(8, 8, 16, 16), embedding_dim=32)
+    model = train.YaleFaceNet(cfg).eval()
+    out = model(torch.rand(3, 1, 64, 56))
+    assert out.shape == (3, 32)
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(3))
+    # Tan-Triggs normalisation: the embedding ignores a global change of exposure (a gain).
+    x = 0.1 + 0.9 * torch.rand(2, 1, 64, 56)
+    torch.testing.assert_close(model(x), model(0.3 * x), atol=1e-4, rtol=1e-4)
+    # The plain variant standardises each image: brightness and contrast both drop out.
+    plain = train.YaleFaceNet(train.TrainConfig(widths=(8, 8, 16, 16), embedding_dim=32,
+                                                preprocess="standardize")).eval()
+    torch.testing.assert_close(plain(x), plain(0.3 * x + 0.1), atol=2e-3, rtol=0)
+
+
+def test_cache_key_depends_on_config_seed_and_split():
+    cfg = train.TrainConfig()
+    base = train.cache_key(cfg, 0, ["a", "b"])
+    assert base == train.cache_key(cfg, 0, ["b", "a"])
+    assert base != train.cache_key(cfg, 1, ["a", "b"])
+    assert base != train.cache_key(cfg, 0, ["a", "c"])
+    assert base != train.cache_key(train.TrainConfig(epochs=5), 0, ["a", "b"])
+    assert base != train.cache_key(train.TrainConfig(image_size=(48, 42)), 0, ["a", "b"])
+
+
+def test_brief_training_beats_chance_by_a_wide_margin_on_heldout_subjects(faces):
+    """A few epochs on 10 training subjects; evaluate on 6 subjects it never saw."""
+    split = data.split_subjects(faces.subjects, n_heldout=10, seed=0)
+    train_mask, held_mask = split.masks(faces.subjects)
+    few = np.isin(faces.subjects, split.train[:10])
+    cfg = train.TrainConfig(widths=(16, 32, 64, 128), embedding_dim=32, epochs=5,
+                            batch_size=64, lr=3e-3)
+    result = train.train_backbone(faces.images[few], faces.labels[few], cfg, seed=0,
+                                  progress=False, log=None)
+    assert not set(faces.subjects[few]) & set(split.heldout)
+    held = faces.subset(np.isin(faces.subjects, split.heldout[:6]))
+    emb = embed.embed_faces(result.model, models.yale_spec(result.model), held, progress=False)
+    e, _ = metrics.eer(*metrics.genuine_impostor_scores(emb, held.labels))
+    assert e < 0.3, f"held-out EER {e:.3f} is too close to chance (0.5)"
+
+
+def test_training_is_deterministic_for_a_seed(faces):
+    few = np.isin(faces.subjects, ["yaleB01", "yaleB02", "yaleB03"])
+    cfg = train.TrainConfig(widths=(8, 8, 16, 16), embedding_dim=16, epochs=1, batch_size=32)
+    runs = [train.train_backbone(faces.images[few], faces.labels[few], cfg, seed=3,
+                                 progress=False, log=None, fingerprint_step=3) for _ in range(2)]
+    assert runs[0].fingerprint == runs[1].fingerprint
+    for a, b in zip(runs[0].model.parameters(), runs[1].model.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_backbone_is_cached_and_reused(cache, monkeypatch):
+    small = train.TrainConfig(widths=(8, 8, 16, 16), embedding_dim=16, epochs=1,
+                              batch_size=64)
+    monkeypatch.setitem(train.TRAIN_CONFIGS, "quick", small)
+    model, meta = models.load_yale_backbone("quick", seed=0, use_packaged=False, log=None)
+    assert meta["origin"] == "trained now"
+    files = list((cache / "backbones").glob("*.pt"))
+    assert len(files) == 1
+    # Only training subjects were used.
+    assert not set(meta["train_subjects"]) & set(meta["heldout_subjects"])
+    assert len(meta["heldout_subjects"]) == 10
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a cache hit must not retrain")
+
+    monkeypatch.setattr(train, "train_backbone", fail)
+    again, meta2 = models.load_yale_backbone("quick", seed=0, use_packaged=False, log=None)
+    assert meta2["origin"] == "cache"
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)
+    # Another seed is another key: it would retrain.
+    with pytest.raises(AssertionError, match="must not retrain"):
+        models.load_yale_backbone("quick", seed=1, use_packaged=False, log=None)
+    with pytest.raises(models.WeightsError):
+        models.load_yale_backbone("quick", seed=1, use_packaged=False, train_if_missing=False,
+                                  log=None)
+
+
+def test_corrupt_cache_file_gives_a_clear_error(cache, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("<html>not weights</html>")
+    with pytest.raises(models.WeightsError, match="delete it"):
+        models.read_checkpoint(bad)
+
+
+# --------------------------------------------------------------------------- packaged checkpoint
+
+PACKAGED = models.packaged_checkpoint_path("quick")
+
+
+@pytest.mark.skipif(not PACKAGED.is_file(), reason="no packaged checkpoint")
+def test_packaged_checkpoint_matches_this_code_and_retrains_the_same_way(faces):
+    """The committed weights were made by scripts/train_backbone.py with the current code."""
+    ckpt = models.read_checkpoint(PACKAGED)
+    assert PACKAGED.stat().st_size < 5e6
+    assert "scripts/train_backbone.py" in ckpt["command"]
+    cfg, split, key = models.yale_training_plan("quick", seed=0)
+    assert ckpt["key"] == key, "config or split changed: rerun the command in ckpt['command']"
+    assert ckpt["train_subjects"] == list(split.train)
+    # Retrain briefly: the first steps must follow the recorded trajectory.
+    train_faces = faces.subset(np.isin(faces.subjects, split.train))
+    step = 20
+    brief = train.train_backbone(train_faces.images, train_faces.labels, cfg, seed=0,
+                                 max_steps=step, fingerprint_step=step, progress=False, log=None)
+    np.testing.assert_allclose(brief.fingerprint, ckpt["fingerprint"], rtol=2e-3, atol=2e-4)
+
+
+@pytest.mark.skipif(not PACKAGED.is_file(), reason="no packaged checkpoint")
+def test_packaged_checkpoint_quality_on_heldout_subjects(faces):
+    """Guards against regressions of the committed weights on the 10 held-out subjects.
+
+    Measured when committed: EER 0.069, TAR 0.767 at FAR 1e-2, rank-1 0.925. The bounds sit
+    at the feasibility reference (EER 0.069, TAR 0.71); issue 4's goal of EER <= 0.05 is
+    not reached yet, and this test should be tightened when it is.
+    """
+    ckpt = models.read_checkpoint(PACKAGED)
+    model = models.model_from_checkpoint(ckpt)
+    held = faces.subset(np.isin(faces.subjects, ckpt["heldout_subjects"]))
+    emb = embed.embed_faces(model, models.yale_spec(model), held, progress=False)
+    report = metrics.verification_report(
+        emb, held.labels, gallery_mask=metrics.frontal_gallery_mask(held.azimuth,
+                                                                     held.elevation))
+    assert report.eer <= 0.072, report.summary()
+    assert report.tar >= 0.72, report.summary()
+    assert report.rank1 >= 0.9, report.summary()
