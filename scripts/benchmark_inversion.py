@@ -1,0 +1,64 @@
+"""Print Lab 3's success rates and timings for one or more seeds.
+
+Usage::
+
+    python scripts/benchmark_inversion.py --mode quick --seeds 0 1 [--no-cache] [--json out.json]
+
+Each seed runs :func:`faceleak.inversion.run_inversion` (the function behind the lab and
+``python -m faceleak reproduce inversion``) and prints one table row per attack: success at
+FAR 1e-3 and 1e-2 on the target embedding and against other photos of the person, type II
+success, cosine, SSIM, PSNR and the light errors, followed by the wall-clock timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+KEYS = [("success_far_1e-3", "ok@1e-3"), ("success_far_1e-2", "ok@1e-2"),
+        ("success_other_images_far_1e-3", "other@1e-3"),
+        ("success_other_images_far_1e-2", "other@1e-2"),
+        ("type2_success_far_1e-3", "typeII@1e-3"), ("cosine", "cos"), ("ssim", "SSIM"),
+        ("psnr", "PSNR"), ("lighting_mae_deg", "light(E)"),
+        ("lighting_mae_pixels_deg", "light(px)")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["quick", "full"], default="quick")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--no-cache", action="store_true", help="recompute cached runs")
+    parser.add_argument("--json", default=None, help="also write all summaries to this file")
+    args = parser.parse_args(argv)
+
+    from faceleak import inversion
+
+    summaries = []
+    for seed in args.seeds:
+        start = time.perf_counter()
+        run = inversion.run_inversion(args.mode, seed, use_cache=not args.no_cache)
+        wall = time.perf_counter() - start
+        m = run.metrics
+        summaries.append(m)
+        print(f"\nseed {seed}, {m['n_targets']} targets, thresholds {m['thresholds']}")
+        print(f"{'attack':<22}" + "".join(f"{label:>12}" for _, label in KEYS))
+        rows = dict(m["attacks"])
+        rows["(mapping only)"] = m["reference"]["gan_mapping_only"]
+        rows["(mean face)"] = m["reference"]["mean_face"]
+        for name, row in rows.items():
+            cells = "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>12}"
+                            for k, _ in KEYS)
+            print(f"{name:<22}{cells}")
+        ref = m["reference"]
+        print(f"real photo vs other photos: {ref['real_other_images_far_1e-3']:.3f} @1e-3, "
+              f"{ref['real_other_images_far_1e-2']:.3f} @1e-2")
+        print(f"timings (s): {m['timings_s']}; this call: {wall:.0f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(summaries, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
