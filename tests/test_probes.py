@@ -150,3 +150,18 @@ def test_pixel_features_fit_on_training_rows_only():
     b = probes.pixel_features(images2, train, n_components=5)
     np.testing.assert_allclose(a[train], b[train], atol=1e-5)
     assert a.shape == (30, 5)
+
+
+def test_subject_bootstrap_interval_contains_estimate_and_widens_with_noise():
+    rng = np.random.default_rng(0)
+    subjects = np.repeat(np.arange(10), 20)
+    y = rng.uniform(-100, 100, 200)
+    tight = probes.subject_bootstrap(y, y + rng.normal(0, 5, 200), subjects, "regression", 300)
+    loose = probes.subject_bootstrap(y, y + rng.normal(0, 40, 200), subjects, "regression", 300)
+    for ci in (tight, loose):
+        est, low, high = ci["mae"]
+        assert low <= est <= high
+    assert (loose["mae"][2] - loose["mae"][1]) > (tight["mae"][2] - tight["mae"][1])
+    acc = probes.subject_bootstrap(np.array(["a", "b"] * 50), np.array(["a", "b"] * 50),
+                                   np.repeat(np.arange(10), 10), "classification", 100)
+    assert acc["accuracy"] == (1.0, 1.0, 1.0)

@@ -108,3 +108,25 @@ def test_defences_cli_schema(fast, tmp_path, monkeypatch):
         assert 0.0 <= row["eer"] <= 1.0
     keys = result["biohash_keys"]
     assert keys["unknown_key"]["azimuth_mae_deg"] > keys["stolen_key"]["azimuth_mae_deg"]
+
+
+def test_linear_inverter_is_adaptive_and_ranks_noise_below_no_defence():
+    """The defence sweep's inversion axis on the real (packaged) backbone."""
+    from faceleak import defenses, embed, models
+
+    faces = data.load_faces(source=data.locate_data(prefer="compact"))
+    split = reproduce.make_split(faces, seed=0)
+    model, spec = models.get_backbone("yale-cosface", mode="quick", train_if_missing=False,
+                                      heldout_subjects=list(split.heldout))
+    emb = embed.embed_faces(model, spec, faces, progress=False)
+    inverter = reproduce.linear_inverter(faces, split, "yale-cosface", emb, "quick")
+    clean = inverter(emb, {})
+    noisy = inverter(defenses.NoiseDefence(strength=8.0).fit(emb).transform(emb), {})
+    for result in (clean, noisy):
+        assert set(result) == {"inversion_success_1e-2", "inversion_success_other_1e-2",
+                               "inversion_ssim"}
+        assert all(0.0 <= v <= 1.0 for k, v in result.items() if k != "inversion_ssim")
+    assert clean["inversion_success_1e-2"] > noisy["inversion_success_1e-2"]
+    image = reproduce.linear_reconstruction(faces, split, emb, "none", 0.0,
+                                            int(np.flatnonzero(split.masks(faces.subjects)[1])[0]))
+    assert image.shape == faces.images.shape[1:] and 0.0 <= image.min() <= image.max() <= 1.0

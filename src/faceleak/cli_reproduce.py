@@ -73,8 +73,8 @@ def add_reproduce_parser(commands) -> None:
     defences = experiments.add_parser(
         "defences", help="Chapter 4: template protections on utility, leakage and inversion")
     add_common_arguments(defences)
-    defences.add_argument("--backbone", default="yale-cosface",
-                          help="embedding backbone (default: the course's own yale-cosface)")
+    defences.add_argument("--backbone", default="yale-cosface-plain",
+                          help="embedding backbone (default: yale-cosface-plain, which leaks)")
     defences.add_argument("--no-inversion", action="store_true",
                           help="skip the (slower) inversion axis")
     defences.set_defaults(func=_run_defences)

@@ -375,16 +375,17 @@ def cross_key_linkability(embedding: np.ndarray, subjects: np.ndarray, key_a: in
 
 
 def best_operating_points(results: list[dict], baseline_eer: float,
-                          max_eer_loss: float = 0.02) -> list[dict]:
-    """For each defence, the setting with the least leakage whose EER rises by at most
-    ``max_eer_loss`` over ``baseline_eer``; defences with no such setting are reported with
-    ``ok=False``."""
+                          max_eer_loss: float = 0.02,
+                          leakage_key: str = "azimuth_r2") -> list[dict]:
+    """For each defence, the setting with the least leakage (``leakage_key``) whose EER rises
+    by at most ``max_eer_loss`` over ``baseline_eer``; defences with no such setting are
+    reported with ``ok=False``."""
     chosen = []
     for name in dict.fromkeys(r["defence"] for r in results):
         rows = [r for r in results if r["defence"] == name]
         ok = [r for r in rows if r["eer"] - baseline_eer <= max_eer_loss]
         if ok:
-            best = min(ok, key=lambda r: r["azimuth_r2"])
+            best = min(ok, key=lambda r: r[leakage_key])
             chosen.append({**best, "ok": True, "eer_loss": best["eer"] - baseline_eer})
         else:
             best = min(rows, key=lambda r: r["eer"])

@@ -264,6 +264,7 @@ class BackboneInfo:
 
 
 YALE_BACKBONE = "yale-cosface"
+PLAIN_BACKBONE = "yale-cosface-plain"
 BACKBONES: dict[str, BackboneInfo] = {
     "facenet-vggface2": BackboneInfo(
         "facenet-vggface2", "facenet",
@@ -276,8 +277,15 @@ BACKBONES: dict[str, BackboneInfo] = {
     YALE_BACKBONE: BackboneInfo(
         YALE_BACKBONE, "yale",
         "compact ResNet trained by this package with CosFace on the training subjects of "
-        "Extended Yale B (works offline), 64x56 grayscale"),
+        "Extended Yale B (works offline), 64x56 grayscale, Tan-Triggs lighting "
+        "normalisation in front"),
+    PLAIN_BACKBONE: BackboneInfo(
+        PLAIN_BACKBONE, "yale",
+        "the same network and recipe without the Tan-Triggs lighting normalisation (only "
+        "per-image standardisation): the control for Chapter 2's preprocessing question"),
 }
+#: Config overrides of each course-trained backbone variant.
+YALE_VARIANTS: dict[str, dict] = {YALE_BACKBONE: {}, PLAIN_BACKBONE: {"preprocess": "standardize"}}
 
 
 def available_backbones() -> dict[str, str]:
@@ -336,7 +344,7 @@ def get_backbone(
         return load_facenet(info.pretrained, device=device, download=download), FACENET_SPEC
     model, _ = load_yale_backbone(mode=mode, seed=seed, device=device,
                                   train_if_missing=train_if_missing, split_seed=split_seed,
-                                  heldout_subjects=heldout_subjects)
+                                  heldout_subjects=heldout_subjects, variant=name)
     return model, yale_spec(model)
 
 
@@ -367,7 +375,8 @@ def packaged_checkpoint_path(mode: str) -> Path:
 
 
 def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int = 0,
-                       heldout_subjects: list[str] | None = None):
+                       heldout_subjects: list[str] | None = None,
+                       variant: str = YALE_BACKBONE):
     """The config, split and cache key the course's backbone is trained with.
 
     Returns
@@ -380,7 +389,7 @@ def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int =
 
     mode = config.run_mode(mode)
     sets = config.settings(mode)
-    cfg = train.train_config(mode)
+    cfg = train.train_config(mode, **YALE_VARIANTS[variant])
     if tuple(cfg.image_size) != tuple(sets.image_size):
         raise ValueError(f"train config image size {cfg.image_size} differs from the course's "
                          f"{sets.image_size}")
@@ -410,6 +419,7 @@ def load_yale_backbone(
     use_packaged: bool = True,
     log=print,
     heldout_subjects: list[str] | None = None,
+    variant: str = YALE_BACKBONE,
 ) -> tuple[torch.nn.Module, dict]:
     """Load (or train and cache) the course's CosFace backbone.
 
@@ -422,7 +432,7 @@ def load_yale_backbone(
         The eval-mode model and the checkpoint's metadata (config, seed, training subjects,
         training time, where it came from).
     """
-    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects)
+    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects, variant)
     dev = device or config.device()
     path = backbone_cache_path(key)
     candidates = [(path, "cache")]
@@ -436,7 +446,7 @@ def load_yale_backbone(
                 meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
                 meta["origin"], meta["path"] = origin, str(candidate)
                 if log is not None:
-                    log(f"{YALE_BACKBONE}: loaded weights from the {origin} ({candidate.name}); "
+                    log(f"{variant}: loaded weights from the {origin} ({candidate.name}); "
                         f"trained by faceleak on {len(meta['train_subjects'])} training "
                         f"subjects in {meta['train_seconds']:.0f} s")
                 return model, meta
@@ -444,7 +454,7 @@ def load_yale_backbone(
         raise WeightsError(f"No trained {YALE_BACKBONE} weights for key {key} in {path.parent} "
                            "or the package; call get_backbone with train_if_missing=True.")
     ckpt = train_yale_checkpoint(mode, seed, split_seed, device=dev, log=log,
-                                 heldout_subjects=heldout_subjects)
+                                 heldout_subjects=heldout_subjects, variant=variant)
     save_checkpoint(ckpt, path)
     model = model_from_checkpoint(ckpt).to(dev)
     meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
@@ -455,21 +465,22 @@ def load_yale_backbone(
 def train_yale_checkpoint(mode: str | None = None, seed: int = 0, split_seed: int = 0,
                           device: str | None = None, log=print, progress: bool = True,
                           command: str = "",
-                          heldout_subjects: list[str] | None = None) -> dict:
+                          heldout_subjects: list[str] | None = None,
+                          variant: str = YALE_BACKBONE) -> dict:
     """Train the course's backbone on the training subjects and return its checkpoint dict."""
     from . import data, train
 
-    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects)
+    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects, variant)
     faces = data.load_faces(cfg.image_size, subjects=list(split.train))
     if log is not None:
-        log(f"{YALE_BACKBONE}: training on {len(split.train)} training subjects "
+        log(f"{variant}: training on {len(split.train)} training subjects "
             f"({len(faces)} images, {faces.source.kind} data); held out: "
             f"{', '.join(split.heldout)}")
     result = train.train_backbone(faces.images, faces.labels, cfg, seed=seed, device=device,
                                   progress=progress, log=log)
     return {
         "format": CHECKPOINT_FORMAT,
-        "name": YALE_BACKBONE,
+        "name": variant,
         "key": key,
         "mode": config.run_mode(mode),
         "config": cfg.to_dict(),

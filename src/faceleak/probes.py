@@ -489,3 +489,30 @@ def per_subject_errors(y_true: np.ndarray, y_pred: np.ndarray,
     errors = {s: float(np.abs(y_true[subjects == s] - y_pred[subjects == s]).mean())
               for s in np.unique(subjects)}
     return dict(sorted(errors.items(), key=lambda kv: -kv[1]))
+
+
+def subject_bootstrap(y_true: np.ndarray, y_pred: np.ndarray, subjects: np.ndarray,
+                      task: Task, n_resamples: int = 1000, confidence: float = 0.95,
+                      seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """Confidence intervals of a probe's test scores by resampling **subjects**.
+
+    The held-out subjects are drawn with replacement (all images of a drawn subject come
+    along), because images of one person are not independent. Returns, per score
+    (``mae`` and ``r2``, or ``accuracy``), ``(estimate, low, high)`` with percentile bounds.
+    """
+    y_true, y_pred, subjects = map(np.asarray, (y_true, y_pred, subjects))
+    if not (len(y_true) == len(y_pred) == len(subjects)):
+        raise ValueError("y_true, y_pred and subjects must have the same length")
+    names = np.unique(subjects)
+    rows = {s: np.flatnonzero(subjects == s) for s in names}
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(n_resamples):
+        idx = np.concatenate([rows[s] for s in rng.choice(names, size=len(names))])
+        for key, value in score_predictions(task, y_true[idx], y_pred[idx]).to_dict().items():
+            if key != "task":
+                draws.setdefault(key, []).append(value)
+    point = score_predictions(task, y_true, y_pred).to_dict()
+    tail = (1 - confidence) / 2 * 100
+    return {key: (float(point[key]), float(np.percentile(v, tail)),
+                  float(np.percentile(v, 100 - tail))) for key, v in draws.items()}

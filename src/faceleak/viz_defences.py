@@ -1,0 +1,57 @@
+"""Figures of Lab 4 (defences): the privacy/utility trade-off."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
+
+
+def tradeoff(rows: Sequence[Mapping], leakage_key: str = "lighting_class_accuracy",
+             inversion_key: str = "inversion_success_other_1e-2",
+             references: Mapping[str, tuple[float, float]] | None = None, title: str = ""):
+    """Utility (EER, x) against leakage (y), one line per defence, colour = inversion success.
+
+    Marker shapes and line styles differ per defence, so the figure reads in grayscale; the
+    colour scale (cividis) is readable for colour-blind readers.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.2, 5.2))
+    baseline = next((r for r in rows if r["defence"] == "none"), None)
+    names = [n for n in dict.fromkeys(r["defence"] for r in rows) if n != "none"]
+    has_inv = any(inversion_key in r for r in rows)
+    points = None
+    for i, name in enumerate(names):
+        series = [r for r in rows if r["defence"] == name]
+        series.sort(key=lambda r: r["eer"])
+        x = [r["eer"] for r in series]
+        y = [r[leakage_key] for r in series]
+        ax.plot(x, y, ls=LINESTYLES[i % len(LINESTYLES)], color="#555555", lw=1)
+        c = [r.get(inversion_key, np.nan) for r in series] if has_inv else "#1f4e79"
+        points = ax.scatter(x, y, c=c, cmap="cividis", vmin=0, vmax=1, s=70,
+                            marker=MARKERS[i % len(MARKERS)], edgecolors="#111111", label=name,
+                            zorder=3)
+    if baseline is not None:
+        ax.scatter([baseline["eer"]], [baseline[leakage_key]], marker="*", s=260,
+                   color="white", edgecolors="black", zorder=4, label="no defence")
+        ax.axvline(baseline["eer"] + 0.02, color="#888888", ls=":", lw=1)
+        ax.text(baseline["eer"] + 0.021, ax.get_ylim()[1], "EER loss 0.02", fontsize=7,
+                va="top", color="#555555")
+    for label, (x, y) in (references or {}).items():
+        ax.scatter([x], [y], marker="h", s=120, color="#bbbbbb", edgecolors="black", zorder=4,
+                   label=label)
+    if has_inv and points is not None:
+        fig.colorbar(points, ax=ax, label="inversion success vs other photos (FAR 1e-2)")
+    ax.set_xlabel("verification EER on held-out subjects (lower = more useful)")
+    ax.set_ylabel({"azimuth_r2": "light azimuth R² read by the adapted probe",
+                   "lighting_class_accuracy": "left/front/right accuracy of the probe"}
+                  .get(leakage_key, leakage_key) + "\n(lower = more private)")
+    ax.set_xscale("log")
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title(title or "Privacy against utility for each template protection", fontsize=10)
+    fig.tight_layout()
+    return fig
