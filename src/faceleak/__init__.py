@@ -34,11 +34,19 @@ def describe_run(backbone: str | None = None, mode: str | None = None) -> str:
     if backbone is not None:
         lines.append(f"backbone: {backbone}")
     try:
-        lines.append(f"data: {data.locate_data().describe()}")
+        lines.append(f"data: {_home_relative(data.locate_data().describe())}")
     except data.DataError as exc:
         lines.append(f"data: NOT FOUND - {exc}")
-    lines.append(f"cache: {config.cache_dir()}")
+    lines.append(f"cache: {_home_relative(str(config.cache_dir()))}")
     return "\n".join(lines)
+
+
+def _home_relative(text: str) -> str:
+    """Show the user's home as ``~``: the printed block goes into published pages."""
+    from pathlib import Path
+
+    home = str(Path.home())
+    return text.replace(home, "~") if home not in ("/", "") else text
 
 
 def _env(name: str) -> str:

@@ -18,15 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
-def _subject_list(text: str) -> list[str]:
-    """Parse ``yaleB03,yaleB11`` (an argparse type with a clear error message)."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if not (n.startswith("yaleB") and n[5:].isdigit() and len(n) == 7)]
-    if not names or bad:
-        raise argparse.ArgumentTypeError(
-            f"expected subject names such as yaleB03,yaleB11; got {text!r}")
-    return names
+from .cli_reproduce import heldout_list
 
 
 def add_inversion_command(reproduce_subparsers: Any) -> argparse.ArgumentParser:
@@ -52,7 +44,7 @@ def add_inversion_command(reproduce_subparsers: Any) -> argparse.ArgumentParser:
                         help="run mode (default: FACELEAK_MODE, else full with CUDA, else quick)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the attacks, the decoder and the mapping network")
-    parser.add_argument("--heldout-subjects", type=_subject_list, default=None,
+    parser.add_argument("--heldout-subjects", type=heldout_list, default=None,
                         metavar="yaleB03,yaleB11,...",
                         help="attack only these subjects (a subset of the backbone's "
                              "held-out subjects; default: all of them)")

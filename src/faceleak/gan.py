@@ -40,6 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import config
+from .models import save_checkpoint  # one atomic writer for every checkpoint
 
 GAN_FORMAT = "faceleak-gan/1"
 # Bump when a change here changes what a given config trains, so old caches miss.
@@ -331,16 +332,6 @@ def gan_checkpoint(result: GanResult, key: str, train_subjects: Sequence[str], m
         "state_dict": {k: (v.detach().cpu().half() if v.is_floating_point() else v.cpu())
                        for k, v in result.generator.state_dict().items()},
     }
-
-
-def save_checkpoint(ckpt: dict, path: Path | str) -> Path:
-    """Write a checkpoint atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(ckpt, tmp)
-    tmp.replace(path)
-    return path
 
 
 def read_checkpoint(path: Path | str) -> dict:
