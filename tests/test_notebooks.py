@@ -1,6 +1,5 @@
 """Every lab executes in quick mode, and its Colab badge and install cell are current."""
 
-import importlib.util
 import os
 import time
 from pathlib import Path
@@ -9,17 +8,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
-
-
-def _sync_module():
-    spec = importlib.util.spec_from_file_location("sync_notebooks",
-                                                  ROOT / "scripts" / "sync_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_there_are_labs():
@@ -28,7 +19,7 @@ def test_there_are_labs():
 
 @pytest.mark.parametrize("path", LABS, ids=lambda p: p.stem)
 def test_lab_structure(path: Path):
-    sync = _sync_module()
+    sync = load_script("sync_notebooks")
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# Lab")
     assert sync.colab_badge(path) in nb.cells[0].source, "run scripts/sync_notebooks.py"

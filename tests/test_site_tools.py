@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 
 # A 1x1 PNG.
 PNG = base64.b64decode(
@@ -32,17 +30,9 @@ REPO_URL = "https://github.com/example/course"
 BADGE = ("https://colab.research.google.com/github/example/course/blob/main/labs/01_lab.ipynb")
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check_site = _load("check_site")
-check_repo = _load("check_repo")
-vendor_assets = _load("vendor_assets")
+check_site = load_script("check_site")
+check_repo = load_script("check_repo")
+vendor_assets = load_script("vendor_assets")
 
 
 def page(body: str, head: str = "") -> str:

@@ -9,7 +9,6 @@ runner on small notebooks.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 PUBLISH = WORKFLOWS / "publish.yml"
@@ -124,14 +123,6 @@ def test_publish_builds_checks_and_deploys_to_pages():
     assert workflow["permissions"] == {"contents": "read"}
 
 
-def _sync_module():
-    spec = importlib.util.spec_from_file_location("sync_notebooks",
-                                                  ROOT / "scripts" / "sync_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_colab_workflow_runs_the_labs_in_the_colab_image_like_the_colab_cell():
     workflow = load(COLAB)
     assert "workflow_dispatch" in workflow["on"]
@@ -142,7 +133,8 @@ def test_colab_workflow_runs_the_labs_in_the_colab_image_like_the_colab_cell():
     run = "\n".join(run_blocks(workflow))
     # The same facenet-pytorch install as the labs' Colab cell, and the package from the
     # checkout, with Colab's torch left alone (checked before and after).
-    facenet = re.search(r"--no-deps (facenet-pytorch==[\d.]+)", _sync_module().setup_source())
+    setup = load_script("sync_notebooks").setup_source()
+    facenet = re.search(r"--no-deps (facenet-pytorch==[\d.]+)", setup)
     assert facenet and f"pip install -q --no-deps {facenet.group(1)}" in run
     assert "pip install -q -e ." in run
     assert "installing the package changed Colab torch" in run
@@ -216,9 +208,6 @@ def test_run_labs_fails_loudly_naming_the_notebook_and_cell(tmp_path: Path):
 
 
 def test_run_labs_with_nothing_to_run(tmp_path: Path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("run_labs", ROOT / "scripts" / "run_labs.py")
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "run_labs", module)
-    spec.loader.exec_module(module)
+    module = load_script("run_labs")
     monkeypatch.setattr(module, "ROOT", tmp_path)
     assert module.main([]) == 2

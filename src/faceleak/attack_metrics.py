@@ -191,13 +191,19 @@ def success_curve(recon_emb: np.ndarray, target_emb: np.ndarray, impostor: np.nd
 # --------------------------------------------------------------------------- image metrics
 
 
+def _image_pairs(recon: np.ndarray, original: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validated reconstructions and originals of the same shape (N, H, W)."""
+    a, b = _images(recon, "recon"), _images(original, "original")
+    if a.shape != b.shape:
+        raise ValueError(f"recon {a.shape} and original {b.shape} differ in shape")
+    return a, b
+
+
 def ssim(recon: np.ndarray, original: np.ndarray) -> np.ndarray:
     """SSIM of each reconstruction with its original (scikit-image, data range 1)."""
     from skimage.metrics import structural_similarity
 
-    a, b = _images(recon, "recon"), _images(original, "original")
-    if a.shape != b.shape:
-        raise ValueError(f"recon {a.shape} and original {b.shape} differ in shape")
+    a, b = _image_pairs(recon, original)
     return np.array([structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b,
                                                                                   strict=True)])
 
@@ -206,9 +212,7 @@ def psnr(recon: np.ndarray, original: np.ndarray) -> np.ndarray:
     """PSNR in dB of each reconstruction against its original (scikit-image, data range 1)."""
     from skimage.metrics import peak_signal_noise_ratio
 
-    a, b = _images(recon, "recon"), _images(original, "original")
-    if a.shape != b.shape:
-        raise ValueError(f"recon {a.shape} and original {b.shape} differ in shape")
+    a, b = _image_pairs(recon, original)
     return np.array([peak_signal_noise_ratio(y, x, data_range=1.0) for x, y in zip(a, b,
                                                                                     strict=True)])
 
