@@ -131,43 +131,82 @@ def test_corrupt_cache_file_gives_a_clear_error(cache, tmp_path):
         models.read_checkpoint(bad)
 
 
-# --------------------------------------------------------------------------- packaged checkpoint
+# --------------------------------------------------------------------------- packaged checkpoints
 
-PACKAGED = models.packaged_checkpoint_path("quick")
+PACKAGED = models.packaged_checkpoints()
 
 
-@pytest.mark.skipif(not PACKAGED.is_file(), reason="no packaged checkpoint")
-def test_packaged_checkpoint_matches_this_code_and_retrains_the_same_way(faces):
-    """The committed weights were made by scripts/train_backbone.py with the current code."""
-    ckpt = models.read_checkpoint(PACKAGED)
-    assert PACKAGED.stat().st_size < 5e6
-    assert "scripts/train_backbone.py" in ckpt["command"]
-    cfg, split, key = models.yale_training_plan("quick", seed=0)
-    assert ckpt["key"] == key, "config or split changed: rerun the command in ckpt['command']"
+def _plan_of(ckpt: dict):
+    """The training plan the committed checkpoint claims to come from, recomputed now."""
+    return models.yale_training_plan("quick", seed=ckpt["seed"], split_seed=ckpt["split_seed"],
+                                      variant=ckpt["name"])
+
+
+def test_the_default_backbone_and_five_plain_splits_are_packaged():
+    names = [models.read_checkpoint(p)["name"] for p in PACKAGED]
+    assert names.count(models.YALE_BACKBONE) == 1
+    plain = [models.read_checkpoint(p) for p in PACKAGED
+             if models.read_checkpoint(p)["name"] == models.PLAIN_BACKBONE]
+    assert sorted(c["split_seed"] for c in plain) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("path", PACKAGED, ids=lambda p: p.stem)
+def test_packaged_checkpoint_matches_this_code_and_retrains_the_same_way(path, faces):
+    """Each committed file was made by scripts/train_backbone.py with the current code."""
+    ckpt = models.read_checkpoint(path)
+    assert path.stat().st_size < 2.5e6  # float16 weights
+    assert "scripts/train_backbone.py --package" in ckpt["command"]
+    cfg, split, key = _plan_of(ckpt)
+    assert ckpt["key"] == key, f"config or split changed: rerun {ckpt['command']!r}"
+    assert path == models.packaged_checkpoint_path(key, "quick", ckpt["name"])
     assert ckpt["train_subjects"] == list(split.train)
+    assert not set(ckpt["train_subjects"]) & set(ckpt["heldout_subjects"])
     # Retrain briefly: the first steps must follow the recorded trajectory.
     train_faces = faces.subset(np.isin(faces.subjects, split.train))
     step = 20
-    brief = train.train_backbone(train_faces.images, train_faces.labels, cfg, seed=0,
+    brief = train.train_backbone(train_faces.images, train_faces.labels, cfg, seed=ckpt["seed"],
                                  max_steps=step, fingerprint_step=step, progress=False, log=None)
     np.testing.assert_allclose(brief.fingerprint, ckpt["fingerprint"], rtol=2e-3, atol=2e-4)
 
 
-@pytest.mark.skipif(not PACKAGED.is_file(), reason="no packaged checkpoint")
+def test_packaged_checkpoint_is_found_by_the_loader(cache):
+    """An empty cache still gets the committed weights (no retraining in the book build)."""
+    for path in PACKAGED:
+        ckpt = models.read_checkpoint(path)
+        _, meta = models.load_yale_backbone("quick", split_seed=ckpt["split_seed"],
+                                            train_if_missing=False, log=None,
+                                            variant=ckpt["name"])
+        assert meta["origin"] == "package" and meta["key"] == ckpt["key"]
+
+
+def _heldout_report(ckpt: dict, faces):
+    model = models.model_from_checkpoint(ckpt)
+    held = faces.subset(np.isin(faces.subjects, ckpt["heldout_subjects"]))
+    emb = embed.embed_faces(model, models.yale_spec(model), held, progress=False)
+    return metrics.verification_report(
+        emb, held.labels, gallery_mask=metrics.frontal_gallery_mask(held.azimuth,
+                                                                     held.elevation))
+
+
 def test_packaged_checkpoint_quality_on_heldout_subjects(faces):
-    """Guards against regressions of the committed weights on the 10 held-out subjects.
+    """Guards against regressions of the committed default weights on the 10 held-out subjects.
 
     Measured when committed: EER 0.069, TAR 0.767 at FAR 1e-2, rank-1 0.925. The bounds sit
     at the feasibility reference (EER 0.069, TAR 0.71); issue 4's goal of EER <= 0.05 is
     not reached yet, and this test should be tightened when it is.
     """
-    ckpt = models.read_checkpoint(PACKAGED)
-    model = models.model_from_checkpoint(ckpt)
-    held = faces.subset(np.isin(faces.subjects, ckpt["heldout_subjects"]))
-    emb = embed.embed_faces(model, models.yale_spec(model), held, progress=False)
-    report = metrics.verification_report(
-        emb, held.labels, gallery_mask=metrics.frontal_gallery_mask(held.azimuth,
-                                                                     held.elevation))
+    (path,) = [p for p in PACKAGED if models.read_checkpoint(p)["name"] == models.YALE_BACKBONE]
+    report = _heldout_report(models.read_checkpoint(path), faces)
     assert report.eer <= 0.072, report.summary()
     assert report.tar >= 0.72, report.summary()
     assert report.rank1 >= 0.9, report.summary()
+
+
+def test_packaged_plain_checkpoints_verify_far_above_chance(faces):
+    """The plain variant (no lighting normalisation) verifies worse, but far above chance."""
+    for path in PACKAGED:
+        ckpt = models.read_checkpoint(path)
+        if ckpt["name"] != models.PLAIN_BACKBONE:
+            continue
+        report = _heldout_report(ckpt, faces)
+        assert report.eer <= 0.2, (path.name, report.summary())

@@ -366,12 +366,26 @@ def backbone_cache_path(key: str) -> Path:
     return config.cache_dir() / "backbones" / f"{YALE_BACKBONE}-{key}.pt"
 
 
-def packaged_checkpoint_path(mode: str) -> Path:
-    """The checkpoint committed with the package for a mode (may not exist)."""
+def packaged_checkpoint_dir() -> Path:
+    """The folder of the checkpoints committed with the package."""
     from importlib import resources
 
-    return Path(str(resources.files("faceleak") / "resources" / RESOURCE_DIR
-                    / f"{YALE_BACKBONE}-{mode}-seed0.pt"))
+    return Path(str(resources.files("faceleak") / "resources" / RESOURCE_DIR))
+
+
+def packaged_checkpoint_path(key: str, mode: str, variant: str = YALE_BACKBONE) -> Path:
+    """Where the checkpoint committed with the package for this key would be (may not exist).
+
+    The file name carries the cache key, like the cache's, so a change of config, seed or
+    split never picks up a stale committed file.
+    """
+    return packaged_checkpoint_dir() / f"{variant}-{mode}-{key}.pt"
+
+
+def packaged_checkpoints() -> list[Path]:
+    """Every checkpoint committed with the package."""
+    folder = packaged_checkpoint_dir()
+    return sorted(folder.glob("*.pt")) if folder.is_dir() else []
 
 
 def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int = 0,
@@ -437,7 +451,8 @@ def load_yale_backbone(
     path = backbone_cache_path(key)
     candidates = [(path, "cache")]
     if use_packaged:
-        candidates.append((packaged_checkpoint_path(config.run_mode(mode)), "package"))
+        candidates.append((packaged_checkpoint_path(key, config.run_mode(mode), variant),
+                           "package"))
     for candidate, origin in candidates:
         if candidate.is_file():
             ckpt = read_checkpoint(candidate)
@@ -498,9 +513,17 @@ def train_yale_checkpoint(mode: str | None = None, seed: int = 0, split_seed: in
     }
 
 
-def save_checkpoint(ckpt: dict, path: Path | str) -> Path:
-    """Write a checkpoint atomically (a crash never leaves a half-written cache file)."""
+def save_checkpoint(ckpt: dict, path: Path | str, half: bool = False) -> Path:
+    """Write a checkpoint atomically (a crash never leaves a half-written cache file).
+
+    ``half=True`` stores floating-point weights as float16, halving the file (used for the
+    checkpoints committed with the package); :func:`model_from_checkpoint` loads them back
+    as float32.
+    """
     path = Path(path)
+    if half:
+        ckpt = {**ckpt, "state_dict": {k: v.half() if v.is_floating_point() else v
+                                       for k, v in ckpt["state_dict"].items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(ckpt, tmp)
