@@ -165,3 +165,32 @@ def test_subject_bootstrap_interval_contains_estimate_and_widens_with_noise():
     acc = probes.subject_bootstrap(np.array(["a", "b"] * 50), np.array(["a", "b"] * 50),
                                    np.repeat(np.arange(10), 10), "classification", 100)
     assert acc["accuracy"] == (1.0, 1.0, 1.0)
+
+
+def test_mlp_probe_reads_a_nonlinear_signal_whatever_its_unit():
+    rng = np.random.default_rng(3)
+    subjects = np.repeat([f"s{i:02d}" for i in range(12)], 60)
+    azimuth = rng.uniform(-120, 120, len(subjects))
+    code = np.stack([np.cos(np.deg2rad(azimuth)), np.sin(np.deg2rad(azimuth))], 1)
+    x = np.concatenate([code, 0.05 * rng.normal(size=(len(subjects), 6))], 1) * 3
+    train = np.isin(subjects, [f"s{i:02d}" for i in range(8)])
+    degrees, _ = probes.cross_subject(x, azimuth, train, ~train, "regression", "mlp")
+    radians, _ = probes.cross_subject(x, np.deg2rad(azimuth), train, ~train, "regression",
+                                      "mlp")
+    assert degrees.r2 > 0.9 and degrees.mae < 12
+    assert radians.r2 == pytest.approx(degrees.r2, abs=1e-6)  # the target is standardised
+
+
+def test_penalty_curve_shows_what_the_penalty_does():
+    x, az, groups, train, test = synthetic(signal=3.0)
+    alphas = (0.1, 10.0, 1e6)
+    rows = probes.penalty_curve(x, az, train, test, alphas, groups=groups)
+    assert [r["alpha"] for r in rows] == list(alphas)
+    assert rows[0]["r2"] > 0.9 and rows[-1]["r2"] < 0.1  # a huge penalty reads nothing
+    # The same numbers as a ridge probe fitted by hand with that penalty.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    manual = make_pipeline(StandardScaler(), Ridge(alpha=10.0)).fit(x[train], az[train])
+    assert rows[1]["r2"] == pytest.approx(r2_score(az[test], manual.predict(x[test])))
+    assert rows[0]["grouped_cv_r2"] > 0.9 and rows[-1]["grouped_cv_r2"] < 0.1

@@ -102,6 +102,7 @@ def test_defences_cli_schema(fast, tmp_path, monkeypatch):
     assert set(result) >= {"backbone", "mode", "seed", "heldout_subjects", "baseline", "sweep",
                            "operating_points", "biohash_keys"}
     assert result["baseline"]["defence"] == "none"
+    assert result["decoder_at_operating_points"] is None  # --no-inversion
     assert [r["defence_id"] for r in result["sweep"]] == ["none", "nuisance", "noise", "scale"]
     for row in result["sweep"]:
         assert set(row) >= {"eer", "tar_far_1e-2", "azimuth_r2", "lighting_class_accuracy"}
@@ -130,3 +131,34 @@ def test_linear_inverter_is_adaptive_and_ranks_noise_below_no_defence():
     image = reproduce.linear_reconstruction(faces, split, emb, "none", 0.0,
                                             int(np.flatnonzero(split.masks(faces.subjects)[1])[0]))
     assert image.shape == faces.images.shape[1:] and 0.0 <= image.min() <= image.max() <= 1.0
+
+
+def test_decoder_inverter_at_operating_points(monkeypatch):
+    """Chapter 3's decoder, retrained on protected templates, at chosen operating points."""
+    from faceleak import defenses, embed, inversion, models
+
+    faces = data.load_faces(source=data.locate_data(prefer="compact"))
+    split = reproduce.make_split(faces, seed=0)
+    model, spec = models.get_backbone("yale-cosface", mode="quick", train_if_missing=False,
+                                      heldout_subjects=list(split.heldout))
+    emb = embed.embed_faces(model, spec, faces, progress=False)
+    short = inversion.inversion_config("quick", decoder_steps=150, decoder_id_steps=0)
+    seen = []
+
+    def fake_config(mode=None, **overrides):
+        seen.append(overrides)
+        return short
+
+    monkeypatch.setattr(inversion, "inversion_config", fake_config)
+    inverter = reproduce.decoder_inverter(faces, split, "yale-cosface", emb, "quick")
+    assert seen == [{"decoder_id_steps": 0}]  # no gradient through the defence is needed
+    points = [{"defence": "noise", "defence_id": "noise", "strength": 8.0, "ok": False},
+              {"defence": "BioHash", "defence_id": "biohash", "strength": 32, "ok": True}]
+    rows = reproduce.operating_point_inversion(faces, split, emb, points, inverter)
+    assert [r["defence"] for r in rows] == ["no defence", "noise", "BioHash"]
+    clean, noisy, _ = rows
+    assert all(0.0 <= r["inversion_success_other_1e-2"] <= 1.0 for r in rows)
+    # Overwhelming noise leaves the decoder nothing to invert: worse faces than no defence.
+    assert clean["inversion_ssim"] > noisy["inversion_ssim"]
+    assert clean["inversion_success_1e-2"] >= noisy["inversion_success_1e-2"]
+    assert isinstance(defenses.make_defence("biohash", 32), defenses.BioHash)

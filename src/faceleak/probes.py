@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 from sklearn.base import BaseEstimator, clone
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.decomposition import PCA
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
@@ -126,8 +127,12 @@ def make_probe(task: Task, kind: ProbeKind = "linear", seed: int = 0,
     if kind == "mlp":
         common = {"hidden_layer_sizes": (128,), "alpha": 1e-3, "max_iter": 600,
                   "early_stopping": True, "random_state": seed}
-        model = MLPRegressor(**common) if task == "regression" else MLPClassifier(**common)
-        return make_pipeline(StandardScaler(), model)
+        if task == "classification":
+            return make_pipeline(StandardScaler(), MLPClassifier(**common))
+        # The target is standardised too, so the probe does not depend on the target's unit
+        # (degrees or radians): its weight decay and early stopping act on a unit scale.
+        return TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor(**common)),
+                                          transformer=StandardScaler())
     raise ValueError(f"probe kind must be 'linear', 'mlp' or 'chance', got {kind!r}")
 
 
@@ -227,6 +232,46 @@ def grouped_cv(features: np.ndarray, target: np.ndarray, groups: np.ndarray, tas
         probe = make_probe(task, kind, seed, np.asarray(groups)[train])
         pred[test] = probe.fit(features[train], target[train]).predict(features[test])
     return score_predictions(task, target, pred)
+
+
+def penalty_curve(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray,
+                  test_mask: np.ndarray, alphas: Sequence[float] = RIDGE_ALPHAS,
+                  groups: np.ndarray | None = None) -> list[dict]:
+    """Held-out R² and MAE of a ridge probe at each penalty: how much the choice matters.
+
+    This is a **sensitivity analysis, not a result**: picking the best penalty by its
+    held-out score uses the test subjects to tune the probe, so the best value here is an
+    optimistic bound. The honest probe chooses its penalty on the training subjects only
+    (:func:`make_probe` with ``groups``); ``grouped_cv_r2`` gives the score that choice sees.
+
+    Returns
+    -------
+    list of dict
+        One row per penalty: ``alpha``, ``r2``, ``mae`` (held-out) and, when ``groups`` is
+        given, ``grouped_cv_r2`` (mean over GroupKFold folds inside the training rows).
+    """
+    _validate(features, target, train_mask, test_mask)
+    train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
+    x_train, y_train = features[train_mask], np.asarray(target, float)[train_mask]
+    rows = []
+    for alpha in alphas:
+        probe = make_pipeline(StandardScaler(), Ridge(alpha=float(alpha))).fit(x_train, y_train)
+        score = score_predictions("regression", np.asarray(target, float)[test_mask],
+                                  probe.predict(features[test_mask]))
+        row = {"alpha": float(alpha), "r2": score.r2, "mae": score.mae}
+        if groups is not None:
+            train_groups = np.asarray(groups)[train_mask]
+            n_splits = min(5, len(np.unique(train_groups)))
+            folds = GroupKFold(n_splits=n_splits).split(x_train, y_train, train_groups)
+            fold_scores = []
+            for fit_rows, val_rows in folds:
+                fold_probe = make_pipeline(StandardScaler(), Ridge(alpha=float(alpha)))
+                fold_probe.fit(x_train[fit_rows], y_train[fit_rows])
+                fold_scores.append(r2_score(y_train[val_rows],
+                                            fold_probe.predict(x_train[val_rows])))
+            row["grouped_cv_r2"] = float(np.mean(fold_scores))
+        rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,33 @@ def leakage_summary(rows: Sequence[Mapping], metric_by_target: Mapping[str, str]
                  fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def penalty_curves(curves: Mapping[str, Sequence[Mapping]], title: str = ""):
+    """Held-out R² of a ridge probe against its penalty, one line per feature set.
+
+    ``curves`` maps a label to the rows of :func:`faceleak.probes.penalty_curve`. Where the
+    rows carry ``grouped_cv_r2`` (what the probe sees when it tunes itself on the training
+    subjects), it is drawn dashed in the same colour.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.2, 3.8))
+    markers = ["o", "s", "^", "D"]
+    colours = ["#0072B2", "#D55E00", "#009E73", "#555555"]
+    for i, (label, rows) in enumerate(curves.items()):
+        alphas = [r["alpha"] for r in rows]
+        ax.plot(alphas, [r["r2"] for r in rows], marker=markers[i % 4],
+                color=colours[i % 4], label=f"{label}: held-out subjects")
+        if all("grouped_cv_r2" in r for r in rows):
+            ax.plot(alphas, [r["grouped_cv_r2"] for r in rows], marker=markers[i % 4],
+                    linestyle="--", color=colours[i % 4], markerfacecolor="white",
+                    label=f"{label}: CV on training subjects")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("ridge penalty (alpha)")
+    ax.set_ylabel("R² of the azimuth reading")
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title(title or "How much the probe's penalty matters", fontsize=10)
+    fig.tight_layout()
+    return fig
