@@ -12,6 +12,8 @@ Static (the HTML files and the build's records; no browser needed)
       jupyter-cache database (``_build/.jupyter_cache``);
     - glossary: every ``{term}`` link resolves to an entry of the glossary page (passes with
       a note while ``book/glossary.md`` does not exist);
+    - status: the status page states the build time and lists every lab in myst-nb's
+      execution table;
     - colab: every Colab link points at this repository (``repository.url`` in
       ``_config.yml``), its branch, and a notebook that exists in the repository; every lab
       page has one;
@@ -597,6 +599,39 @@ def check_glossary_page(ctx: SiteContext, pages: list[str]) -> list[Finding]:
     return []
 
 
+STATUS_PAGE = "book/status.html"
+BUILD_PLACEHOLDER = "FACELEAK-BUILD-INFO"
+
+
+def check_status_page(ctx: SiteContext, pages: list[str]) -> list[Finding]:
+    """The status page states the build time and lists every lab in its execution table.
+
+    The build time is filled in by the book's extension when the build finishes
+    (``book/_ext/faceleak_book.py``); a placeholder left in the page means it did not run.
+    """
+    path = ctx.html_dir / STATUS_PAGE
+    if STATUS_PAGE not in pages or not path.is_file():
+        return [Finding("(build)", "status", "fail",
+                        "no status page (book/status.md in _toc.yml) with the build time and "
+                        "the execution table")]
+    findings = []
+    soup = parse_html(path)
+    text = content_root(soup).get_text(" ", strip=True)
+    if BUILD_PLACEHOLDER in text:
+        findings.append(Finding(STATUS_PAGE, "status", "fail",
+                                "the build time was not filled in (is the faceleak_book "
+                                "extension in _config.yml's local_extensions?)"))
+    table = content_root(soup).find("table")
+    listed = table.get_text(" ", strip=True) if table is not None else ""
+    labs = sorted((ctx.root / "labs").glob("*.ipynb"))
+    missing = [lab.stem for lab in labs if f"labs/{lab.stem}" not in listed]
+    if table is None or missing:
+        findings.append(Finding(STATUS_PAGE, "status", "fail",
+                                "the execution table does not list "
+                                + (", ".join(missing) if table is not None else "any notebook")))
+    return findings
+
+
 def _figures_as_text(bundles: Iterable[dict]) -> int:
     """Count MIME bundles whose text is a figure's repr and that hold no image."""
     count = 0
@@ -952,7 +987,8 @@ def take_screenshot(chromium: str, url: str, out: Path, top: int = 0, height: in
 
 def screenshot_plan(results: list[dict], pages: list[str],
                     root: Path) -> list[tuple[str, str, int]]:
-    """Choose what to photograph: the home page, a chapter's maths and a lab's widget.
+    """Choose what to photograph: the home page, a chapter's maths, a lab's widget, the
+    glossary and the status page.
 
     Returns
     -------
@@ -976,6 +1012,10 @@ def screenshot_plan(results: list[dict], pages: list[str],
     if lab:
         widget_top = by_page[lab].get("widget_top") or 0
         plan.append((f"03-lab-{Path(lab).stem}-widget.png", lab, max(0, widget_top - 300)))
+    for name, page in (("04-glossary.png", "book/glossary.html"),
+                       ("05-status.png", STATUS_PAGE)):
+        if page in pages:
+            plan.append((name, page, 0))
     return plan
 
 
@@ -1071,6 +1111,7 @@ def main(argv: list[str] | None = None) -> int:
     findings += check_execution_records(root, html_dir, build_dir)
     findings += check_executed_notebooks(build_dir)
     findings += check_glossary_page(ctx, pages)
+    findings += check_status_page(ctx, pages)
     for page in pages:
         findings += check_page_static(page, ctx)
     results: list[dict] = []

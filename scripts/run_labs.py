@@ -13,8 +13,15 @@ the traceback, as a GitHub Actions ``::error`` annotation too. Executed notebook
 (``--output-dir``) so that the workflow can upload them. A Markdown summary goes to
 ``$GITHUB_STEP_SUMMARY`` when that is set.
 
+``--times-json PATH`` records each lab's run time under the mode's key in a JSON file, with
+the machine it ran on and whether the cache started empty. The instructor guide
+(``book/instructor_guide.md``) shows ``book/measurements/lab_times.json``, made with
+``--fresh-cache`` (an empty ``FACELEAK_CACHE``: every model not shipped with the package is
+trained during the run, as on a first run on Colab).
+
 Usage: python scripts/run_labs.py [NOTEBOOK ...] [--mode quick] [--timeout 1800]
        [--output-dir DIR] [--kernel python3] [--run-setup-cells]
+       [--times-json PATH] [--fresh-cache]
 Exit status: 0 when every notebook ran, 1 when one failed, 2 when there was nothing to run.
 """
 
@@ -22,10 +29,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
+import platform
 import re
 import sys
+import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -161,6 +172,41 @@ def summary_markdown(results: list[LabResult], mode: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def machine_description() -> dict:
+    """What the timings were measured on: CPU count, accelerator, torch and Python."""
+    info = {"cpu_count": os.cpu_count(), "platform": f"{platform.system()} {platform.machine()}",
+            "python": platform.python_version()}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["device"] = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
+                          else "CPU only")
+    except ImportError:  # pragma: no cover - the labs need torch anyway
+        info["device"] = "unknown (torch not importable)"
+    return info
+
+
+def record_times(path: Path, results: list[LabResult], mode: str, fresh_cache: bool) -> dict:
+    """Write the run times of ``results`` under ``mode`` in the JSON file at ``path``.
+
+    Other modes' entries are kept, so quick and full measurements can be made on different
+    machines. Failed labs are recorded as failed, with no time.
+    """
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data[mode] = {
+        "measured_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "cache": "empty at start (--fresh-cache)" if fresh_cache else "as found",
+        "machine": machine_description(),
+        "labs": {r.path.name: ({"seconds": round(r.seconds, 1)} if r.ok
+                               else {"failed": f"cell {r.cell}: {r.error[:200]}"})
+                 for r in results},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line (see the module doc); returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -173,7 +219,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="save the executed notebooks here")
     parser.add_argument("--run-setup-cells", action="store_true",
                         help=f"also run cells tagged {SETUP_TAG}")
+    parser.add_argument("--times-json", type=Path, default=None,
+                        help="record each lab's run time (under the mode) in this JSON file")
+    parser.add_argument("--fresh-cache", action="store_true",
+                        help="run with an empty temporary FACELEAK_CACHE (a first run)")
     args = parser.parse_args(argv)
+    if args.fresh_cache:
+        fresh = tempfile.TemporaryDirectory(prefix="faceleak-cache-")
+        os.environ["FACELEAK_CACHE"] = fresh.name  # the kernels inherit it
+        print(f"run_labs: empty cache at {fresh.name}", flush=True)
     notebooks = args.notebooks or sorted((ROOT / "labs").glob("*.ipynb"))
     if not notebooks:
         print("run_labs: no notebooks to run", file=sys.stderr)
@@ -199,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run_labs: {len(results) - len(failed)} of {len(results)} notebook(s) ran; "
           f"{len(failed)} failed" + (": " + ", ".join(str(r.path) for r in failed)
                                      if failed else ""))
+    if args.times_json is not None:
+        record_times(args.times_json, results, args.mode, args.fresh_cache)
+        print(f"run_labs: times written to {args.times_json}")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as fh:

@@ -52,8 +52,8 @@ class Site:
             f"title: t\nrepository:\n  url: {REPO_URL}\n  branch: main\n")
         (root / "_toc.yml").write_text(
             "format: jb-book\nroot: book/index\nparts:\n  - caption: A\n    chapters:\n"
-            "      - file: book/intro\n      - file: labs/01_lab\n")
-        for rel in ("book/index.md", "book/intro.md"):
+            "      - file: book/intro\n      - file: labs/01_lab\n      - file: book/status\n")
+        for rel in ("book/index.md", "book/intro.md", "book/status.md"):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text("# x\n")
         (root / "labs").mkdir()
@@ -71,6 +71,10 @@ class Site:
             "src='https://colab.research.google.com/assets/colab-badge.svg'/></a></p>"
             "<div class='cell_output docutils container'><img alt='Scores by factor' "
             "src='../_images/fig.png'/></div>"))
+        self.write("book/status.html", page(
+            "<p><strong>This build.</strong> 300 s (5.0 min), finished today.</p>"
+            "<table><tr><th>Document</th><th>Run Time (s)</th></tr>"
+            "<tr><td>labs/01_lab</td><td>12.5</td></tr></table>"))
 
     def write(self, rel: str, text: str) -> None:
         path = self.html / rel
@@ -99,7 +103,7 @@ def site(tmp_path: Path) -> Site:
 
 def test_clean_site_passes(site: Site):
     assert check_site.toc_pages(site.root) == ["book/index.html", "book/intro.html",
-                                               "labs/01_lab.html"]
+                                               "labs/01_lab.html", "book/status.html"]
     for rel in check_site.toc_pages(site.root):
         assert fails(site.findings(rel)) == [], rel
     code = check_site.main(["--root", str(site.root), "--browser", "off"])
@@ -479,3 +483,18 @@ def test_figure_text_pattern_is_specific():
     assert check_site.FIGURE_REPR.search("<matplotlib.figure.Figure at 0x7f3a>")
     assert not check_site.FIGURE_REPR.search("<IPython.core.display.HTML object>")
     assert not check_site.FIGURE_REPR.search("<IPython.core.display.Markdown object>")
+
+
+def test_status_page_needs_the_build_time_and_every_lab(site: Site):
+    ctx = site.ctx()
+    pages = check_site.toc_pages(site.root)
+    assert fails(check_site.check_status_page(ctx, pages)) == []
+    (site.root / "labs" / "02_new.ipynb").write_text("{}")
+    site.write("book/status.html", page(
+        "<p>This build. FACELEAK-BUILD-INFO.</p><table><tr><td>labs/01_lab</td></tr></table>"))
+    messages = fails(check_site.check_status_page(ctx, pages), "status")
+    assert any("build time was not filled in" in m for m in messages)
+    assert any("does not list 02_new" in m for m in messages)
+    site.write("book/status.html", page("<p>300 s</p>"))
+    assert any("any notebook" in m for m in fails(check_site.check_status_page(ctx, pages)))
+    assert any("no status page" in m for m in fails(check_site.check_status_page(ctx, [])))

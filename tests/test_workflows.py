@@ -211,3 +211,22 @@ def test_run_labs_with_nothing_to_run(tmp_path: Path, monkeypatch):
     module = load_script("run_labs")
     monkeypatch.setattr(module, "ROOT", tmp_path)
     assert module.main([]) == 2
+
+
+def test_run_labs_records_times_per_mode(tmp_path: Path):
+    good = _notebook(tmp_path / "ok.ipynb", "import os\nprint(os.environ['FACELEAK_CACHE'])")
+    bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('broken lab')")
+    times = tmp_path / "times.json"
+    times.write_text('{"full": {"labs": {"ok.ipynb": {"seconds": 12.0}}}}')
+    proc = _run_labs(str(good), str(bad), "--times-json", str(times), "--fresh-cache")
+    assert proc.returncode == 1
+    import json
+
+    recorded = json.loads(times.read_text())
+    assert recorded["full"] == {"labs": {"ok.ipynb": {"seconds": 12.0}}}  # other mode kept
+    quick = recorded["quick"]
+    assert quick["cache"].startswith("empty at start")
+    assert quick["labs"]["ok.ipynb"]["seconds"] > 0
+    assert "ValueError: broken lab" in quick["labs"]["bad.ipynb"]["failed"]
+    assert quick["machine"]["cpu_count"] >= 1 and quick["machine"]["device"]
+    assert "faceleak-cache-" in proc.stdout  # the kernel saw the fresh cache

@@ -1,0 +1,148 @@
+"""Sphinx extension of the course book: lab figures with alt text, and the build's own timing.
+
+``lab-figure``
+    Pastes a figure that a lab glued (myst-nb's ``{glue}`` with ``:doc:``) inside a real
+    figure, with alt text and a caption. myst-nb's own ``{glue:figure}`` cannot paste from
+    another document, and its ``{glue}`` directive has no ``:alt:`` option, so without this a
+    chapter's figures reach readers of screen readers as hash file names::
+
+        ```{lab-figure} ch2_polar
+        :doc: ../labs/02_leakage.ipynb
+        :alt: Polar plot of predicted against true light azimuth for held-out faces.
+
+        Caption text (MyST), shown under the figure.
+        ```
+
+``build-info``
+    The status page states how long the build took. The build cannot know that until it has
+    finished, so the page carries a placeholder that ``build-finished`` replaces in the
+    written HTML; the same figures go to ``_build/html/build-info.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from myst_nb.ext.glue.utils import PendingGlueReferenceError, create_pending_glue_ref
+from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.docutils import SphinxDirective
+
+ALT_ATTRIBUTE = "faceleak_alt"
+BUILD_PLACEHOLDER = "FACELEAK-BUILD-INFO"
+STATUS_PAGE = "book/status"
+
+
+class LabFigure(SphinxDirective):
+    """A glued lab figure wrapped in a figure node with alt text and a caption."""
+
+    required_arguments = 1
+    final_argument_whitespace = False
+    has_content = True
+    option_spec = {
+        "doc": directives.unchanged_required,
+        "alt": directives.unchanged_required,
+        "name": directives.unchanged,
+        "width": directives.unchanged,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        for required in ("doc", "alt"):
+            if not self.options.get(required, "").strip():
+                raise self.error(f"lab-figure {self.arguments[0]!r} needs a :{required}: "
+                                 "option (the lab that glues it, and a text description)")
+        if not self.content:
+            raise self.error(f"lab-figure {self.arguments[0]!r} needs a caption as content")
+        try:
+            ref = create_pending_glue_ref(self.state.document, self.env.docname, self.lineno,
+                                          self.options["doc"], self.arguments[0])
+        except PendingGlueReferenceError as exc:
+            raise self.error(str(exc)) from exc
+        figure = nodes.figure("", ref)
+        figure[ALT_ATTRIBUTE] = " ".join(self.options["alt"].split())
+        if "width" in self.options:
+            figure[ALT_ATTRIBUTE + "_width"] = self.options["width"]
+        self.set_source_info(figure)
+        self.add_name(figure)
+        parsed = nodes.Element()
+        self.state.nested_parse(self.content, self.content_offset, parsed)
+        first = parsed[0] if len(parsed) else None
+        if not isinstance(first, nodes.paragraph):
+            raise self.error("a lab-figure caption must start with a paragraph")
+        figure += nodes.caption(first.rawsource, "", *first.children)
+        if len(parsed) > 1:
+            figure += nodes.legend("", *parsed[1:])
+        return [figure]
+
+
+class ApplyLabFigureAlt(SphinxPostTransform):
+    """Give the image that a lab-figure's glue reference became the figure's alt text.
+
+    Runs after myst-nb's ReplacePendingGlueReferences (priority 5) has turned the pending
+    reference into an image node.
+    """
+
+    default_priority = 6
+
+    def run(self, **kwargs) -> None:
+        for figure in self.document.findall(nodes.figure):
+            alt = figure.get(ALT_ATTRIBUTE)
+            if not alt:
+                continue
+            # A glue key that could not be resolved has already been reported by myst-nb.
+            for image in figure.findall(nodes.image):
+                image["alt"] = alt
+                width = figure.get(ALT_ATTRIBUTE + "_width")
+                if width:
+                    image["width"] = width
+
+
+_BUILD_START: dict[int, float] = {}
+
+
+def _build_started(app: Sphinx) -> None:
+    _BUILD_START[id(app)] = time.perf_counter()
+
+
+def _build_finished(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    started = _BUILD_START.get(id(app))
+    if started is None:
+        return
+    seconds = time.perf_counter() - started
+    info = {
+        "build_seconds": round(seconds, 1),
+        "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": os.environ.get("FACELEAK_MODE", "quick (default without CUDA)"),
+        "cpu_count": os.cpu_count(),
+        "machine": f"{platform.system()} {platform.machine()}, Python "
+                   f"{platform.python_version()}",
+        "note": "Sphinx build time, notebook execution included; cached notebooks are "
+                "not re-executed",
+    }
+    outdir = Path(app.outdir)
+    (outdir / "build-info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    page = outdir / (STATUS_PAGE + ".html")
+    if not page.is_file():
+        return
+    text = (f"{info['build_seconds']:.0f} s ({info['build_seconds'] / 60:.1f} min), finished "
+            f"{info['finished_utc']} on {info['cpu_count']} CPU cores ({info['machine']}), "
+            f"FACELEAK_MODE={info['mode']}")
+    html = page.read_text(encoding="utf-8")
+    page.write_text(html.replace(BUILD_PLACEHOLDER, text), encoding="utf-8")
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_directive("lab-figure", LabFigure)
+    app.add_post_transform(ApplyLabFigureAlt)
+    app.connect("builder-inited", _build_started)
+    app.connect("build-finished", _build_finished)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,89 @@
+"""The book's Sphinx extension (book/_ext/faceleak_book.py), in a tiny real Sphinx build."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT
+
+sphinx_app = pytest.importorskip("sphinx.application")
+
+GLUE_CELL = """
+import matplotlib
+matplotlib.use("module://matplotlib_inline.backend_inline")
+import matplotlib.pyplot as plt
+from myst_nb import glue
+fig, ax = plt.subplots(figsize=(2, 2))
+ax.plot([0, 1], [1, 0])
+glue("line_fig", fig)
+plt.close(fig)
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("book")
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        "extensions = ['myst_nb', 'faceleak_book']\n"
+        "nb_execution_mode = 'off'\n"
+        "exclude_patterns = ['_build']\n")
+    (src / "index.md").write_text(
+        "# Home\n\n```{toctree}\nlab\nchapter\nbook/status\n```\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lab"),
+                                         nbformat.v4.new_code_cell(GLUE_CELL)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    nbformat.write(nb, src / "lab.ipynb")
+    (src / "chapter.md").write_text(
+        "# Chapter\n\n```{lab-figure} line_fig\n:doc: lab.ipynb\n"
+        ":alt: A falling straight line.\n\nThe *caption* of the figure.\n```\n")
+    (src / "book").mkdir()
+    (src / "book" / "status.md").write_text("# Status\n\nThis build: FACELEAK-BUILD-INFO.\n")
+    out = src / "_build" / "html"
+    app = sphinx_app.Sphinx(str(src), str(src), str(out), str(src / "_build" / "doctrees"),
+                            "html", status=None, warning=sys.stderr, freshenv=True)
+    app.build()
+    assert app.statuscode == 0
+    return out
+
+
+def test_lab_figure_has_the_image_alt_text_and_caption(built: Path):
+    html = (built / "chapter.html").read_text(encoding="utf-8")
+    assert "<figure" in html and "<figcaption>" in html
+    assert 'alt="A falling straight line."' in html
+    assert "<em>caption</em>" in html
+    (tag,) = re.findall(r"<img [^>]*alt=\"A falling straight line.\"[^>]*>", html)
+    (src,) = re.findall(r'src="([^"]+)"', tag)
+    assert (built / src).is_file()  # the glued PNG was written
+
+
+def test_build_time_is_written_into_the_status_page(built: Path):
+    html = (built / "book" / "status.html").read_text(encoding="utf-8")
+    assert "FACELEAK-BUILD-INFO" not in html
+    info = json.loads((built / "build-info.json").read_text())
+    assert info["build_seconds"] > 0 and info["cpu_count"] >= 1
+    assert f"{info['build_seconds']:.0f} s" in html
+
+
+def test_lab_figure_without_alt_text_is_an_error(tmp_path: Path):
+    (tmp_path / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        "extensions = ['myst_nb', 'faceleak_book']\nnb_execution_mode = 'off'\n")
+    (tmp_path / "index.md").write_text(
+        "# Home\n\n```{lab-figure} key\n:doc: index.md\n\nCaption.\n```\n")
+    warnings = tmp_path / "warnings.txt"
+    with warnings.open("w") as fh:
+        app = sphinx_app.Sphinx(str(tmp_path), str(tmp_path), str(tmp_path / "out"),
+                                str(tmp_path / "dt"), "html", status=None, warning=fh,
+                                freshenv=True)
+        app.build()
+    assert "needs a :alt: option" in warnings.read_text()
