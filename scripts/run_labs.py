@@ -191,16 +191,21 @@ def record_times(path: Path, results: list[LabResult], mode: str, fresh_cache: b
     """Write the run times of ``results`` under ``mode`` in the JSON file at ``path``.
 
     Other modes' entries are kept, so quick and full measurements can be made on different
-    machines. Failed labs are recorded as failed, with no time.
+    machines, and so are the entries of labs not run this time (re-measure one changed lab
+    without running them all). Failed labs are recorded as failed, with no time.
     """
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    labs = dict(data.get(mode, {}).get("labs", {}))
+    for r in results:
+        labs[r.path.name] = ({"seconds": round(r.seconds, 1), "measured_utc": now} if r.ok
+                             else {"failed": f"cell {r.cell}: {r.error[:200]}",
+                                   "measured_utc": now})
     data[mode] = {
-        "measured_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "measured_utc": now,
         "cache": "empty at start (--fresh-cache)" if fresh_cache else "as found",
         "machine": machine_description(),
-        "labs": {r.path.name: ({"seconds": round(r.seconds, 1)} if r.ok
-                               else {"failed": f"cell {r.cell}: {r.error[:200]}"})
-                 for r in results},
+        "labs": labs,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

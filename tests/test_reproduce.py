@@ -162,3 +162,12 @@ def test_decoder_inverter_at_operating_points(monkeypatch):
     assert clean["inversion_ssim"] > noisy["inversion_ssim"]
     assert clean["inversion_success_1e-2"] >= noisy["inversion_success_1e-2"]
     assert isinstance(defenses.make_defence("biohash", 32), defenses.BioHash)
+
+
+def test_best_protection_skips_the_control_and_points_over_budget():
+    points = [{"defence_id": "scale", "ok": True, "lighting_class_accuracy": 0.1},
+              {"defence_id": "biohash", "ok": False, "lighting_class_accuracy": 0.2},
+              {"defence_id": "nuisance", "ok": True, "lighting_class_accuracy": 0.45},
+              {"defence_id": "pca", "ok": True, "lighting_class_accuracy": 0.48}]
+    assert reproduce.best_protection(points)["defence_id"] == "nuisance"
+    assert reproduce.best_protection(points[:2]) is None

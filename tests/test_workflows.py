@@ -225,6 +225,12 @@ def test_run_labs_records_times_per_mode(tmp_path: Path):
     recorded = json.loads(times.read_text())
     assert recorded["full"] == {"labs": {"ok.ipynb": {"seconds": 12.0}}}  # other mode kept
     quick = recorded["quick"]
+    # Re-measuring one lab keeps the others' entries.
+    again = _run_labs(str(good), "--times-json", str(times), "--fresh-cache")
+    assert again.returncode == 0
+    updated = json.loads(times.read_text())["quick"]["labs"]
+    assert updated["bad.ipynb"] == quick["labs"]["bad.ipynb"]
+    assert updated["ok.ipynb"]["seconds"] > 0
     assert quick["cache"].startswith("empty at start")
     assert quick["labs"]["ok.ipynb"]["seconds"] > 0
     assert "ValueError: broken lab" in quick["labs"]["bad.ipynb"]["failed"]

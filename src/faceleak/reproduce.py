@@ -296,8 +296,9 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
 
     Returns a JSON-serialisable dict with the sweep rows (inversion by the adaptive linear
     decoder), the best operating point of each defence at an EER loss of at most 0.02,
-    Chapter 3's decoder retrained at the operating points within that budget (``None`` with
-    ``inversion=False``), and the BioHash key scenarios.
+    Chapter 3's decoder retrained with no defence and at the best operating point
+    (:func:`best_protection`; ``None`` with ``inversion=False``), and the BioHash key
+    scenarios.
     """
     from . import defenses
 
@@ -314,9 +315,9 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
                                             "lighting_class_accuracy")
     decoder_rows = None
     if inversion:
-        chosen = [p for p in points if p["ok"] and p["defence_id"] != "scale"]
+        best = best_protection(points)
         decoder_rows = operating_point_inversion(
-            faces, split, embedding, chosen,
+            faces, split, embedding, [best] if best else [],
             decoder_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
     return _jsonable({
         "backbone": backbone, "mode": resolved, "seed": seed,
@@ -415,7 +416,7 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     subjects' protected templates, scored like :func:`linear_inverter`. It is trained with
     the pixel loss only: its identity-loss phase needs gradients through the defence, which
     binarisation and quantisation do not have. About ten times slower than the linear
-    decoder, so the lab runs it at the operating points only.
+    decoder, so the lab runs it with no defence and at the best operating point only.
     """
     from . import inversion, models
 
@@ -432,6 +433,17 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
         return judge(inversion.decoder_attack(decoder, x[test_idx]))
 
     return inverter
+
+
+def best_protection(points: Sequence[dict],
+                    leakage_key: str = "lighting_class_accuracy") -> dict | None:
+    """The operating point with the least leakage among those within the EER budget.
+
+    ``points`` come from :func:`faceleak.defenses.best_operating_points`; the useless
+    control (``defence_id == "scale"``) is never chosen. None when no defence qualifies.
+    """
+    ok = [p for p in points if p["ok"] and p.get("defence_id") != "scale"]
+    return min(ok, key=lambda p: p[leakage_key]) if ok else None
 
 
 def operating_point_inversion(faces: data.FaceSet, split: data.SubjectSplit,
