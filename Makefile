@@ -51,9 +51,10 @@ vendor:
 	$(PYTHON) scripts/vendor_assets.py
 
 # MPLBACKEND is unset for the build: a non-inline backend (CI exports MPLBACKEND=Agg for the
-# tests) would make the executed labs keep no figures.
+# tests) would make the executed labs keep no figures. FACELEAK_PROGRESS=0: no tqdm bars,
+# which the published pages would show as empty widget boxes.
 book: $(STAMP) vendor
-	env -u MPLBACKEND FACELEAK_MODE=$${FACELEAK_MODE:-quick} $(VENV)/bin/jupyter-book build . -W -n --keep-going
+	env -u MPLBACKEND FACELEAK_PROGRESS=0 FACELEAK_MODE=$${FACELEAK_MODE:-quick} $(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 # What readers see (scripts/check_site.py: images, errors, glossary and Colab links, maths and
 # widgets rendered in headless Chromium, alt text; screenshots in _build/site-check/) and the

@@ -36,7 +36,12 @@ def built(tmp_path_factory) -> Path:
         "nb_execution_mode = 'off'\n"
         "exclude_patterns = ['_build']\n")
     (src / "index.md").write_text(
-        "# Home\n\n```{toctree}\nlab\nchapter\nbook/status\n```\n")
+        "# Home\n\n```{toctree}\nlab\nchapter\nbook/status\ntimes\n```\n")
+    (src / "times.json").write_text(json.dumps({"quick": {
+        "measured_utc": "2026-01-01 10:00", "cache": "empty at start", "labs": {
+            "01_a.ipynb": {"seconds": 90.0}, "02_b.ipynb": {"failed": "cell 3: boom"}},
+        "machine": {"cpu_count": 2, "device": "CPU only", "torch": "2.x", "python": "3.11"}}}))
+    (src / "times.md").write_text("# Times\n\n```{lab-times} times.json\n```\n")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lab"),
                                          nbformat.v4.new_code_cell(GLUE_CELL)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -87,3 +92,11 @@ def test_lab_figure_without_alt_text_is_an_error(tmp_path: Path):
                                 freshenv=True)
         app.build()
     assert "needs a :alt: option" in warnings.read_text()
+
+
+def test_lab_times_table_comes_from_the_measurements_file(built: Path):
+    html = (built / "times.html").read_text(encoding="utf-8")
+    assert "<table" in html
+    assert "1.5 min" in html and "failed" in html  # 90 s; the failed lab is shown as failed
+    assert html.count("<p>not measured</p>") == 2  # no full-mode entry for either lab
+    assert "all labs together 1.5 min" in html and "full mode:</strong> not measured yet" in html

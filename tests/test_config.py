@@ -64,3 +64,13 @@ def test_settings_are_the_same_code_at_two_sizes():
     quick, full = config.settings("quick"), config.settings("full")
     assert quick.mode == "quick" and full.mode == "full"
     assert quick.n_heldout_subjects == full.n_heldout_subjects == 10
+
+
+def test_progress_bars_can_be_switched_off(monkeypatch):
+    monkeypatch.delenv("FACELEAK_PROGRESS", raising=False)
+    assert config.progress_bars_enabled()
+    for off in ("0", "false", "OFF"):
+        monkeypatch.setenv("FACELEAK_PROGRESS", off)
+        assert not config.progress_bars_enabled()
+    monkeypatch.setenv("FACELEAK_PROGRESS", "1")
+    assert config.progress_bars_enabled()

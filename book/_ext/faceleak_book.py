@@ -13,6 +13,14 @@
         Caption text (MyST), shown under the figure.
         ```
 
+``lab-times``
+    The instructor guide's table of lab run times, read at build time from the JSON that
+    ``scripts/run_labs.py --times-json`` writes (a directive rather than a notebook cell,
+    so that the guide is a plain page without a Colab button)::
+
+        ```{lab-times} measurements/lab_times.json
+        ```
+
 ``build-info``
     The status page states how long the build took. The build cannot know that until it has
     finished, so the page carries a placeholder that ``build-finished`` replaces in the
@@ -30,6 +38,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
 from myst_nb.ext.glue.utils import PendingGlueReferenceError, create_pending_glue_ref
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -80,6 +89,65 @@ class LabFigure(SphinxDirective):
         if len(parsed) > 1:
             figure += nodes.legend("", *parsed[1:])
         return [figure]
+
+
+MODES = ("quick", "full")
+
+
+def lab_times_markdown(measured: dict) -> str:
+    """A Markdown table (lab x mode, minutes) and one line per mode on how it was measured."""
+    labs = sorted({name for run in measured.values() for name in run.get("labs", {})})
+    if not labs:
+        raise ValueError("no lab times recorded")
+    lines = ["| lab | " + " | ".join(f"{m} mode" for m in MODES) + " |",
+             "|---|" + "---|" * len(MODES)]
+    for name in labs:
+        cells = []
+        for mode in MODES:
+            entry = measured.get(mode, {}).get("labs", {}).get(name)
+            if entry is None:
+                cells.append("not measured")
+            elif "seconds" in entry:
+                cells.append(f"{entry['seconds'] / 60:.1f} min")
+            else:
+                cells.append("failed")
+        lines.append(f"| {name.removesuffix('.ipynb')} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for mode in MODES:
+        run = measured.get(mode)
+        if run is None:
+            lines.append(f"**{mode} mode:** not measured yet.")
+        else:
+            m = run.get("machine", {})
+            total = sum(e.get("seconds", 0.0) for e in run.get("labs", {}).values())
+            lines.append(
+                f"**{mode} mode:** measured {run.get('measured_utc', '?')} UTC on "
+                f"{m.get('cpu_count', '?')} CPU cores, {m.get('device', '?')}, torch "
+                f"{m.get('torch', '?')}, Python {m.get('python', '?')}; cache "
+                f"{run.get('cache', '?')}; all labs together {total / 60:.1f} min.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+class LabTimes(SphinxDirective):
+    """Render the measured lab run times from a ``run_labs.py --times-json`` file."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        rel, path = self.env.relfn2path(self.arguments[0], self.env.docname)
+        self.env.note_dependency(rel)
+        try:
+            measured = json.loads(Path(path).read_text(encoding="utf-8"))
+            text = lab_times_markdown(measured)
+        except (OSError, ValueError, AttributeError) as exc:
+            raise self.error(f"lab-times: cannot read {rel} ({exc}); run "
+                             "scripts/run_labs.py --fresh-cache --times-json " + rel) from exc
+        container = nodes.container(classes=["lab-times"])
+        self.state.nested_parse(StringList(text.splitlines(), source=rel), self.content_offset,
+                                container)
+        return [container]
 
 
 class ApplyLabFigureAlt(SphinxPostTransform):
@@ -142,6 +210,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.add_directive("lab-figure", LabFigure)
+    app.add_directive("lab-times", LabTimes)
     app.add_post_transform(ApplyLabFigureAlt)
     app.connect("builder-inited", _build_started)
     app.connect("build-finished", _build_finished)

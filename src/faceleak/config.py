@@ -118,6 +118,18 @@ def seed_everything(seed: int = DEFAULT_SEED) -> int:
     return seed
 
 
+PROGRESS_ENV = "FACELEAK_PROGRESS"
+
+
+def progress_bars_enabled() -> bool:
+    """Whether long loops show tqdm bars: yes, unless ``FACELEAK_PROGRESS=0``.
+
+    The book build sets it to 0: a finished notebook bar is saved as a widget that has been
+    closed, which the published page shows as an empty box.
+    """
+    return os.environ.get(PROGRESS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def cache_dir(create: bool = True) -> Path:
     """The single cache folder used by every module (weights, embeddings, results).
 

@@ -118,6 +118,7 @@ def detect_faces(
     detector = _mtcnn(device)
     rows = []
     todo = [(s, b) for s in settings for b in range(0, len(images), batch_size)]
+    progress = progress and config.progress_bars_enabled()
     if progress:
         from tqdm.auto import tqdm
 

@@ -95,6 +95,7 @@ def embed_faces(
     model.eval()
     out = np.empty((len(images), spec.embedding_dim), dtype=np.float32)
     starts = range(0, len(images), batch_size)
+    progress = progress and config.progress_bars_enabled()
     if progress:
         from tqdm.auto import tqdm
 

@@ -242,6 +242,7 @@ def train_gan(
     real_all = torch.from_numpy(images)
     total = min(cfg.steps, max_steps or cfg.steps)
     steps = range(total)
+    progress = progress and config.progress_bars_enabled()
     if progress:
         from tqdm.auto import tqdm
 

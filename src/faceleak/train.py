@@ -384,6 +384,7 @@ def train_backbone(
     step = 0
     start = time.perf_counter()
     epochs = range(cfg.epochs)
+    progress = progress and config.progress_bars_enabled()
     if progress:
         from tqdm.auto import tqdm
 
