@@ -132,3 +132,19 @@ def test_make_defence_names():
     assert defenses.make_defence("pca-q4", 8).bits == 4
     with pytest.raises(ValueError, match="unknown defence"):
         defenses.make_defence("magic", 1)
+
+
+def test_linear_form_reproduces_the_linear_defences_only():
+    rng = np.random.default_rng(0)
+    x = defenses.l2_normalise(rng.normal(size=(200, 16)))
+    light = np.column_stack([rng.uniform(-120, 120, 200), rng.uniform(-40, 90, 200)])
+    for defence in (defenses.NuisanceProjection(strength=2), defenses.PCAQuantise(strength=6),
+                    defenses.ScaleOnly(strength=3.0), defenses.NoiseDefence(strength=0.0)):
+        defence.fit(x, light)
+        weight, bias = defenses.linear_form(defence, 16)
+        np.testing.assert_allclose(defenses.l2_normalise(x @ weight + bias),
+                                   defenses.l2_normalise(defence.transform(x)), atol=1e-9)
+    for defence in (defenses.BioHash(key=1, n_bits=8), defenses.PCAQuantise(strength=6, bits=4),
+                    defenses.NoiseDefence(strength=0.5)):
+        defence.fit(x, light)
+        assert defenses.linear_form(defence, 16) is None

@@ -103,6 +103,7 @@ def test_defences_cli_schema(fast, tmp_path, monkeypatch):
                            "operating_points", "biohash_keys"}
     assert result["baseline"]["defence"] == "none"
     assert result["decoder_at_operating_points"] is None  # --no-inversion
+    assert result["gan_at_operating_points"] is None
     assert [r["defence_id"] for r in result["sweep"]] == ["none", "nuisance", "noise", "scale"]
     for row in result["sweep"]:
         assert set(row) >= {"eer", "tar_far_1e-2", "azimuth_r2", "lighting_class_accuracy"}
@@ -171,3 +172,35 @@ def test_best_protection_skips_the_control_and_points_over_budget():
               {"defence_id": "pca", "ok": True, "lighting_class_accuracy": 0.48}]
     assert reproduce.best_protection(points)["defence_id"] == "nuisance"
     assert reproduce.best_protection(points[:2]) is None
+
+
+def test_gan_inverter_goes_through_linear_defences_only(monkeypatch):
+    """Chapter 3's GAN attack against protected templates, on the packaged models."""
+    import torch
+
+    from faceleak import defenses, embed, inversion, models
+
+    faces = data.load_faces(source=data.locate_data(prefer="compact"))
+    split = reproduce.make_split(faces, seed=0)
+    model, spec = models.get_backbone("yale-cosface", mode="quick", train_if_missing=False,
+                                      heldout_subjects=list(split.heldout))
+    emb = embed.embed_faces(model, spec, faces, progress=False)
+    short = inversion.inversion_config("quick", n_gan_samples=300, mapping_steps=50,
+                                       gan_steps=5)
+    monkeypatch.setattr(inversion, "inversion_config", lambda mode=None, **kw: short)
+    inverter = reproduce.gan_inverter(faces, split, "yale-cosface", emb, "quick", n_targets=6)
+    points = [{"defence": "INLP", "defence_id": "nuisance", "strength": 2, "ok": True},
+              {"defence": "BioHash", "defence_id": "biohash", "strength": 32, "ok": True}]
+    rows = reproduce.operating_point_inversion(faces, split, emb, points, inverter)
+    assert [r["gan_applicable"] for r in rows] == [True, True, False]
+    for row in rows[:2]:
+        assert 0.0 <= row["inversion_success_other_1e-2"] <= 1.0
+        assert 0.0 <= row["inversion_success_1e-2"] <= 1.0
+    # The differentiable stand-in computes exactly the protected template.
+    train, _ = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    inlp = defenses.NuisanceProjection(strength=2).fit(emb[train], light[train])
+    attacked = inversion.ProtectedEmbedder(model, *defenses.linear_form(inlp, emb.shape[1]))
+    with torch.no_grad():
+        out = inversion.embed_tensor(attacked, spec, torch.as_tensor(faces.images[:8]))
+    np.testing.assert_allclose(out.numpy(), inlp.transform(emb[:8]), atol=1e-4)

@@ -249,6 +249,31 @@ class ScaleOnly:
         return _as_features(features) * float(self.strength)
 
 
+def linear_form(defence, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(W, b)`` with ``transform(x) ∝ x @ W + b`` row by row, or None for a nonlinear defence.
+
+    ``dim`` is the embedding size. An attacker can push gradients through a linear defence
+    (nuisance projection, PCA without quantisation, scaling, zero noise), so gradient-based
+    inversion applies to it; binarisation (BioHash), quantisation and random noise have no
+    such form. Rows are equal up to a positive factor (some defences renormalise), which
+    cosine similarity does not see.
+    """
+    if isinstance(defence, NuisanceProjection):
+        if defence.projection_ is None:
+            raise RuntimeError("call fit() before linear_form()")
+        return defence.projection_.copy(), np.zeros(dim)
+    if isinstance(defence, PCAQuantise) and not defence.bits:
+        if defence.pca_ is None:
+            raise RuntimeError("call fit() before linear_form()")
+        w = defence.pca_.components_.T.astype(np.float64)
+        return w, -defence.pca_.mean_ @ w
+    if isinstance(defence, ScaleOnly) and defence.strength > 0:
+        return np.eye(dim), np.zeros(dim)
+    if isinstance(defence, NoiseDefence) and defence.strength == 0:
+        return np.eye(dim), np.zeros(dim)
+    return None
+
+
 def make_defence(name: str, strength: float, seed: int = 0):
     """A defence by short name: ``nuisance``, ``biohash``, ``noise``, ``pca``, ``pca-q4``,
     ``scale``. For BioHash, ``strength`` is the number of bits."""

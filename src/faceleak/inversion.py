@@ -397,6 +397,24 @@ class LatentMapper(nn.Module):
         return self.net(emb)
 
 
+class ProtectedEmbedder(nn.Module):
+    """An embedder followed by a linear template protection ``x @ W + b``, differentiable.
+
+    Lets the gradient-based attacks (:func:`gan_attack`, :func:`gradient_attack`) target a
+    protected template, for the defences that have a linear form
+    (:func:`faceleak.defenses.linear_form`).
+    """
+
+    def __init__(self, embedder: nn.Module, weight: np.ndarray, bias: np.ndarray):
+        super().__init__()
+        self.embedder = embedder
+        self.register_buffer("weight", torch.as_tensor(np.asarray(weight, np.float32)))
+        self.register_buffer("bias", torch.as_tensor(np.asarray(bias, np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.embedder(x), dim=1) @ self.weight + self.bias
+
+
 def sample_gan(generator: nn.Module, n: int, seed: int = 0, batch_size: int = 256,
                device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` latents ``z ~ N(0, I)`` and their generated faces (no gradients)."""

@@ -297,8 +297,9 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
     Returns a JSON-serialisable dict with the sweep rows (inversion by the adaptive linear
     decoder), the best operating point of each defence at an EER loss of at most 0.02,
     Chapter 3's decoder retrained with no defence and at the best operating point
-    (:func:`best_protection`; ``None`` with ``inversion=False``), and the BioHash key
-    scenarios.
+    (:func:`best_protection`), Chapter 3's GAN attack through every operating point within
+    the budget whose defence is differentiable (:func:`gan_inverter`; both ``None`` with
+    ``inversion=False``), and the BioHash key scenarios.
     """
     from . import defenses
 
@@ -313,18 +314,23 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
     baseline_eer = rows[0]["eer"]
     points = defenses.best_operating_points(rows[1:], baseline_eer, 0.02,
                                             "lighting_class_accuracy")
-    decoder_rows = None
+    decoder_rows = gan_rows = None
     if inversion:
         best = best_protection(points)
         decoder_rows = operating_point_inversion(
             faces, split, embedding, [best] if best else [],
             decoder_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+        within = [p for p in points if p["ok"] and p["defence_id"] != "scale"]
+        gan_rows = operating_point_inversion(
+            faces, split, embedding, within,
+            gan_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
     return _jsonable({
         "backbone": backbone, "mode": resolved, "seed": seed,
         "heldout_subjects": list(split.heldout), "data": faces.source.describe(),
         "baseline": rows[0], "sweep": rows,
         "operating_points": points,
         "decoder_at_operating_points": decoder_rows,
+        "gan_at_operating_points": gan_rows,
         "biohash_keys": biohash_key_scenarios(faces, split, embedding,
                                               min(64, embedding.shape[1]), seed),
         "seconds": round(time.perf_counter() - start, 1),
@@ -357,17 +363,19 @@ def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
                                                 far)
     label = attack_metrics.far_label(far)
 
-    def judge(recon: np.ndarray) -> dict:
+    def judge(recon: np.ndarray, positions: np.ndarray | None = None) -> dict:
+        """Score reconstructions of the held-out rows (or of ``test_idx[positions]``)."""
+        pos = np.arange(len(test_idx)) if positions is None else np.asarray(positions)
         recon = np.clip(np.asarray(recon, np.float32), 0, 1)
         recon_emb = embed.embed_faces(model, spec, recon, progress=False)
-        others = attack_metrics.other_image_scores(recon_emb, np.arange(len(test_idx)), base,
-                                                   subjects)
+        others = attack_metrics.other_image_scores(recon_emb, pos, base, subjects)
         return {
-            f"inversion_success_{label}": attack_metrics.success_rate(recon_emb, base,
+            f"inversion_success_{label}": attack_metrics.success_rate(recon_emb, base[pos],
                                                                       threshold),
             f"inversion_success_other_{label}": attack_metrics.success_other_images(
                 others, threshold),
-            "inversion_ssim": float(np.mean(attack_metrics.ssim(recon, faces.images[test_idx]))),
+            "inversion_ssim": float(np.mean(attack_metrics.ssim(
+                recon, faces.images[test_idx[pos]]))),
         }
 
     return judge, test_idx
@@ -435,6 +443,61 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     return inverter
 
 
+def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
+                 embedding: np.ndarray, mode: str | None = None, far: float = 1e-2,
+                 seed: int = 0, n_targets: int = 40):
+    """Chapter 3's GAN attack against protected templates, where the defence allows it.
+
+    The attacker knows the defence. The mapping network is retrained from *protected*
+    templates of GAN samples to their latents, and the latents are refined so that the
+    protected template of ``G(z)`` matches the target's, with gradients through the
+    embedder and the defence (:class:`faceleak.inversion.ProtectedEmbedder`). That needs a
+    differentiable defence (:func:`faceleak.defenses.linear_form`); for the others the
+    result is ``{"gan_applicable": False}``. ``n_targets`` held-out images, evenly spaced,
+    are attacked (Chapter 3 attacks a similar number).
+
+    The inverter is called as ``inverter(protected, row)`` with the fitted defence in
+    ``row["fitted_defence"]`` (None: no defence), as :func:`operating_point_inversion` does.
+    """
+    import torch
+
+    from . import defenses, gan, inversion, models
+
+    resolved = config.run_mode(mode)
+    judge, test_idx = _inversion_judge(faces, split, backbone, embedding, resolved, far)
+    model, spec = models.get_backbone(backbone, mode=resolved, seed=0,
+                                      **_split_arguments(backbone, split))
+    train, _ = split.masks(faces.subjects)
+    cfg = inversion.inversion_config(resolved)
+    generator, _ = gan.load_generator(split.train, mode=resolved, seed=0,
+                                      images=faces.images[train],
+                                      data_source=faces.source.kind, log=None)
+    z_samples, x_samples = inversion.sample_gan(generator, cfg.n_gan_samples, seed=seed + 1)
+    e_samples = inversion.embed_array(model, spec, x_samples)
+    positions = np.unique(np.linspace(0, len(test_idx) - 1, n_targets).round().astype(int))
+    dim = embedding.shape[1]
+
+    def inverter(protected: np.ndarray, row: dict) -> dict:
+        fitted = row.get("fitted_defence")
+        form = (np.eye(dim), np.zeros(dim)) if fitted is None else defenses.linear_form(fitted,
+                                                                                         dim)
+        if form is None:
+            return {"gan_applicable": False}
+        weight, bias = form
+        targets = defenses.l2_normalise(np.asarray(protected, np.float64)[test_idx[positions]])
+        sample_templates = defenses.l2_normalise(e_samples @ weight + bias)
+        mapper, _ = inversion.train_mapper(sample_templates, z_samples, cfg.mapping_steps,
+                                           seed=seed)
+        with torch.no_grad():
+            z0 = mapper(torch.as_tensor(targets, dtype=torch.float32)).numpy()
+        attacked = inversion.ProtectedEmbedder(model, weight, bias)
+        images, _, _ = inversion.gan_attack(generator, attacked, spec, targets, z0,
+                                            cfg.gan_steps, cfg.gan_lr, cfg.gan_prior)
+        return {"gan_applicable": True, **judge(images, positions)}
+
+    return inverter
+
+
 def best_protection(points: Sequence[dict],
                     leakage_key: str = "lighting_class_accuracy") -> dict | None:
     """The operating point with the least leakage among those within the EER budget.
@@ -453,19 +516,21 @@ def operating_point_inversion(faces: data.FaceSet, split: data.SubjectSplit,
 
     ``points`` are rows of :func:`faceleak.defenses.best_operating_points` (they carry
     ``defence_id`` and ``strength``); each defence is refitted on the training subjects
-    exactly as in :func:`defence_sweep`.
+    exactly as in :func:`defence_sweep`, and handed to the inverter in
+    ``row["fitted_defence"]`` (None for no defence).
     """
     from . import defenses
 
     train, _ = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
     out = [{"defence": "no defence", "strength": float("nan"), "ok": True,
-            **inverter(embedding, {})}]
+            **inverter(embedding, {"fitted_defence": None})}]
     for point in points:
         defence = defenses.make_defence(point["defence_id"], point["strength"], seed)
         defence.fit(embedding[train], light[train])
         out.append({"defence": point["defence"], "strength": point["strength"],
-                    "ok": point["ok"], **inverter(defence.transform(embedding), point)})
+                    "ok": point["ok"],
+                    **inverter(defence.transform(embedding), {**point, "fitted_defence": defence})})
     return out
 
 
