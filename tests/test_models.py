@@ -143,10 +143,10 @@ def _plan_of(ckpt: dict):
 
 
 def test_the_default_backbone_and_five_plain_splits_are_packaged():
-    names = [models.read_checkpoint(p)["name"] for p in PACKAGED]
+    checkpoints = [models.read_checkpoint(p) for p in PACKAGED]
+    names = [c["name"] for c in checkpoints]
     assert names.count(models.YALE_BACKBONE) == 1
-    plain = [models.read_checkpoint(p) for p in PACKAGED
-             if models.read_checkpoint(p)["name"] == models.PLAIN_BACKBONE]
+    plain = [c for c in checkpoints if c["name"] == models.PLAIN_BACKBONE]
     assert sorted(c["split_seed"] for c in plain) == [0, 1, 2, 3, 4]
 
 

@@ -41,27 +41,26 @@ def backbone_features(faces: data.FaceSet, split: data.SubjectSplit, backbone: s
     The course's own backbone is trained (or loaded from the cache) on ``split.train``;
     pretrained FaceNet never saw Extended Yale B at all.
     """
-    from . import embed, models
+    from . import embed
 
     resolved = config.run_mode(mode)
-    model, spec = models.get_backbone(backbone, mode=resolved, seed=0,
-                                      **_split_arguments(backbone, split))
+    model, spec = _split_backbone(backbone, split, resolved)
     key = embed.cache_key_for(backbone, model, faces, resolved)
     return embed.embed_faces(model, spec, faces, cache_key=key, progress=progress)
 
 
-def _split_arguments(backbone: str, split: data.SubjectSplit) -> dict:
-    """Arguments that make a course backbone train on exactly ``split``'s complement.
+def _split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None):
+    """The backbone and its input spec, trained on exactly ``split``'s complement.
 
-    The held-out list is passed explicitly (not the seed), so a backbone can never have seen
-    a held-out subject, whatever subset of faces the split was drawn from; for the full set
-    the cache key is the same as for the seeded split.
+    For a course backbone the held-out list is passed explicitly (not the seed), so it can
+    never have seen a held-out subject, whatever subset of faces the split was drawn from;
+    for the full set the cache key is the same as for the seeded split.
     """
     from . import models
 
-    if models.BACKBONES[backbone].kind != "yale":
-        return {}
-    return {"heldout_subjects": list(split.heldout)}
+    heldout = ({"heldout_subjects": list(split.heldout)}
+               if models.BACKBONES[backbone].kind == "yale" else {})
+    return models.get_backbone(backbone, mode=config.run_mode(mode), seed=0, **heldout)
 
 
 def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int = 0,
@@ -320,9 +319,8 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         decoder_rows = operating_point_inversion(
             faces, split, embedding, [best] if best else [],
             decoder_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
-        within = [p for p in points if p["ok"] and p["defence_id"] != "scale"]
         gan_rows = operating_point_inversion(
-            faces, split, embedding, within,
+            faces, split, embedding, protections_within_budget(points),
             gan_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
     return _jsonable({
         "backbone": backbone, "mode": resolved, "seed": seed,
@@ -337,8 +335,8 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
     })
 
 
-def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
-                     embedding: np.ndarray, mode: str | None, far: float):
+def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                     model, spec, far: float):
     """How the defence sweep scores reconstructions of the held-out subjects.
 
     A reconstruction succeeds when the *unprotected* matcher accepts it against the target's
@@ -350,11 +348,8 @@ def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     judge, test_idx
         ``judge(reconstructions) -> dict`` of metrics, and the held-out rows it expects.
     """
-    from . import attack_metrics, embed, models
+    from . import attack_metrics, embed
 
-    resolved = config.run_mode(mode)
-    model, spec = models.get_backbone(backbone, mode=resolved, seed=0,
-                                      **_split_arguments(backbone, split))
     _, test = split.masks(faces.subjects)
     test_idx = np.flatnonzero(test)
     base = embedding[test_idx]
@@ -401,7 +396,8 @@ def linear_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str
     """
     from sklearn.linear_model import Ridge
 
-    judge, test_idx = _inversion_judge(faces, split, backbone, embedding, mode, far)
+    model, spec = _split_backbone(backbone, split, mode)
+    judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
     pixels = faces.images.reshape(len(faces), -1)
 
@@ -426,11 +422,10 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     binarisation and quantisation do not have. About ten times slower than the linear
     decoder, so the lab runs it with no defence and at the best operating point only.
     """
-    from . import inversion, models
+    from . import inversion
 
-    judge, test_idx = _inversion_judge(faces, split, backbone, embedding, mode, far)
-    model, spec = models.get_backbone(backbone, mode=config.run_mode(mode), seed=0,
-                                      **_split_arguments(backbone, split))
+    model, spec = _split_backbone(backbone, split, mode)
+    judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
     cfg = inversion.inversion_config(mode, decoder_id_steps=0)
 
@@ -461,12 +456,11 @@ def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
     """
     import torch
 
-    from . import defenses, gan, inversion, models
+    from . import defenses, gan, inversion
 
     resolved = config.run_mode(mode)
-    judge, test_idx = _inversion_judge(faces, split, backbone, embedding, resolved, far)
-    model, spec = models.get_backbone(backbone, mode=resolved, seed=0,
-                                      **_split_arguments(backbone, split))
+    model, spec = _split_backbone(backbone, split, resolved)
+    judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
     cfg = inversion.inversion_config(resolved)
     generator, _ = gan.load_generator(split.train, mode=resolved, seed=0,
@@ -498,14 +492,21 @@ def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
     return inverter
 
 
+def protections_within_budget(points: Sequence[dict]) -> list[dict]:
+    """The operating points inside the EER budget, the useless control (``scale``) aside.
+
+    ``points`` come from :func:`faceleak.defenses.best_operating_points`.
+    """
+    return [p for p in points if p["ok"] and p.get("defence_id") != "scale"]
+
+
 def best_protection(points: Sequence[dict],
                     leakage_key: str = "lighting_class_accuracy") -> dict | None:
-    """The operating point with the least leakage among those within the EER budget.
+    """The operating point with the least leakage among :func:`protections_within_budget`.
 
-    ``points`` come from :func:`faceleak.defenses.best_operating_points`; the useless
-    control (``defence_id == "scale"``) is never chosen. None when no defence qualifies.
+    None when no defence qualifies.
     """
-    ok = [p for p in points if p["ok"] and p.get("defence_id") != "scale"]
+    ok = protections_within_budget(points)
     return min(ok, key=lambda p: p[leakage_key]) if ok else None
 
 
