@@ -38,6 +38,13 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", guard)
 
 
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    """An empty private FACELEAK_CACHE for one test."""
+    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 def write_pgm(path: Path, pixels: np.ndarray, truncate: int = 0) -> Path:
     """Write a binary PGM (optionally dropping `truncate` bytes from its end)."""
     h, w = pixels.shape

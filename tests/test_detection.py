@@ -8,12 +8,6 @@ import pytest
 from faceleak import data, detection
 
 
-@pytest.fixture()
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 @pytest.fixture(scope="module")
 def few_faces():
     faces = detection.load_for_detection(["yaleB01", "yaleB05"])

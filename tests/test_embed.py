@@ -14,12 +14,6 @@ def tiny_faces():
     return data.load_faces(subjects=["yaleB01", "yaleB02"]).subset(np.arange(0, 128, 8))
 
 
-@pytest.fixture()
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 class CountingNet(torch.nn.Module):
     """A tiny deterministic 'backbone' that counts its forward passes."""
 

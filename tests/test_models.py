@@ -9,12 +9,6 @@ import torch
 from faceleak import config, data, embed, metrics, models, train
 
 
-@pytest.fixture()
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 @pytest.fixture(scope="module")
 def faces():
     return data.load_faces(config.settings("quick").image_size)
