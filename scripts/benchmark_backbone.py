@@ -10,6 +10,7 @@ Usage::
     python scripts/benchmark_backbone.py                # quick mode: retrain, then evaluate
     python scripts/benchmark_backbone.py --cached       # evaluate the cached/packaged weights
     python scripts/benchmark_backbone.py --seeds 0 1 2  # spread over training seeds
+    python scripts/benchmark_backbone.py --variant yale-cosface-single  # the one-network recipe
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=config.MODES, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--variant", choices=sorted(models.YALE_VARIANTS),
+                        default=models.YALE_BACKBONE,
+                        help="which course backbone (default: %(default)s)")
     parser.add_argument("--cached", action="store_true",
                         help="use cached or packaged weights instead of retraining")
     args = parser.parse_args(argv)
@@ -44,16 +48,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{torch.get_num_threads()} threads")
     rows = []
     for seed in args.seeds:
-        cfg, split, key = models.yale_training_plan(mode, seed)
+        cfg, split, key = models.yale_training_plan(mode, seed, variant=args.variant)
         print(f"\n== seed {seed}  config {cfg}")
         print(f"held-out subjects: {', '.join(split.heldout)}")
         start = time.perf_counter()
         if args.cached:
-            model, meta = models.load_yale_backbone(mode, seed)
+            model, meta = models.load_yale_backbone(mode, seed, variant=args.variant)
             seconds = meta["train_seconds"]
             print(f"(weights from the {meta['origin']}; training took {seconds:.0f} s when made)")
         else:
-            ckpt = models.train_yale_checkpoint(mode, seed, progress=False)
+            ckpt = models.train_yale_checkpoint(mode, seed, progress=False,
+                                                variant=args.variant)
             models.save_checkpoint(ckpt, models.backbone_cache_path(key))
             model = models.model_from_checkpoint(ckpt)
             seconds = ckpt["train_seconds"]

@@ -1,8 +1,11 @@
 """Train the course's offline backbones and cache them, or write the packaged copies.
 
 A backbone is trained only on the training subjects of ``split_subjects(seed=SPLIT)`` (28
-of the 38 subjects), with the sizes of the chosen mode (``faceleak.train.TRAIN_CONFIGS``)
-and the variant's preprocessing (``faceleak.models.YALE_VARIANTS``).
+of the 38 subjects), with the sizes of the chosen mode and the variant's recipe and preprocessing
+(``faceleak.models.YALE_VARIANTS``: the default ``yale-cosface`` uses
+``faceleak.train.TRAIN_CONFIGS``, a two-network ensemble with light mixing;
+``yale-cosface-single`` and ``yale-cosface-plain`` the one-network
+``faceleak.train.SINGLE_NETWORK_CONFIGS``).
 
 Usage::
 
@@ -15,14 +18,15 @@ The checkpoints committed in ``src/faceleak/resources/backbones/`` (named
 ``<variant>-quick-<cache key>.pt``, weights stored as float16) were made with::
 
     FACELEAK_MODE=quick python scripts/train_backbone.py --package
+    FACELEAK_MODE=quick python scripts/train_backbone.py --package --variant yale-cosface-single
     for s in 0 1 2 3 4; do
       FACELEAK_MODE=quick python scripts/train_backbone.py --package \
           --variant yale-cosface-plain --split-seed $s
     done
 
-The default backbone for the book's split, and the plain variant for the five subject
-splits over which Lab 2 reports its intervals, so that the book build does not spend ten
-minutes retraining them. ``tests/test_models.py`` retrains each briefly and checks that the
+The default backbone and the single network for the book's split, and the plain variant
+for the five subject splits over which Lab 2 reports its intervals, so that the book build
+does not spend fifteen minutes retraining them. ``tests/test_models.py`` retrains each briefly and checks that the
 committed files still match this code (same cache key, same early training trajectory,
 held-out EER).
 """
