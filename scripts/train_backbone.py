@@ -26,9 +26,9 @@ The checkpoints committed in ``src/faceleak/resources/backbones/`` (named
 
 The default backbone and the single network for the book's split, and the plain variant
 for the five subject splits over which Lab 2 reports its intervals, so that the book build
-does not spend fifteen minutes retraining them. ``tests/test_models.py`` retrains each briefly and checks that the
-committed files still match this code (same cache key, same early training trajectory,
-held-out EER).
+does not spend fifteen minutes retraining them. ``tests/test_models.py`` retrains each
+briefly and checks that the committed files still match this code (same cache key, same
+early training trajectory, held-out EER).
 """
 
 from __future__ import annotations

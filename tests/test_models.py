@@ -62,15 +62,14 @@ def test_light_mixing_blends_only_photos_of_the_same_person():
     by_class = [torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])]
     idx = torch.tensor([0, 1, 2, 3, 4, 5] * 20)
     gen = torch.Generator().manual_seed(0)
-    out = train.mix_lights(pool[idx], idx, by_class, labels, 0.5, gen, pool)
+    out = train.mix_lights(pool, idx, labels, by_class, 0.5, gen)
     level = out[:, 0, 0, 0]
     person = labels[idx]
     assert torch.all(level[person == 0] <= 0.3 + 1e-6)
     assert torch.all(level[person == 1] >= 0.7 - 1e-6)
     changed = ~torch.isclose(level, values[idx])
     assert 0.25 < changed.float().mean() < 0.75  # about half the images are relit
-    assert torch.equal(train.mix_lights(pool[idx], idx, by_class, labels, 0.0, gen, pool),
-                       pool[idx])
+    assert torch.equal(train.mix_lights(pool, idx, labels, by_class, 0.0, gen), pool[idx])
 
 
 def test_an_ensemble_embedding_averages_its_members_cosines():
@@ -227,8 +226,8 @@ def _heldout_report(ckpt: dict, faces):
 
 
 def _packaged(name: str) -> dict:
-    (path,) = [p for p in PACKAGED if models.read_checkpoint(p)["name"] == name]
-    return models.read_checkpoint(path)
+    (ckpt,) = [c for c in map(models.read_checkpoint, PACKAGED) if c["name"] == name]
+    return ckpt
 
 
 def test_packaged_default_quality_on_heldout_subjects(faces):
@@ -241,7 +240,7 @@ def test_packaged_default_quality_on_heldout_subjects(faces):
     ckpt = _packaged(models.YALE_BACKBONE)
     assert ckpt["config"]["members"] == 2
     report = _heldout_report(ckpt, faces)
-    assert report.eer <= 0.075, report.summary()
+    assert report.eer <= 0.072, report.summary()
     assert report.tar >= 0.74, report.summary()
     assert report.rank1 >= 0.92, report.summary()
 

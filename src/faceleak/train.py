@@ -115,8 +115,8 @@ class TrainConfig:
         values = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
         # Fields added after the first packaged checkpoints enter the dict (and so the cache
         # key) only when set, so the keys of configs that do not use them stay as they were.
-        for name, off in _LATER_FIELDS.items():
-            if values[name] == off:
+        for name in _LATER_FIELDS:
+            if values[name] == TrainConfig.__dataclass_fields__[name].default:
                 del values[name]
         return values
 
@@ -126,7 +126,7 @@ class TrainConfig:
         return cls(**fixed)
 
 
-_LATER_FIELDS: dict[str, object] = {"light_mix": 0.0, "members": 1}
+_LATER_FIELDS: tuple[str, ...] = ("light_mix", "members")
 
 
 # Quick mode must train in about 2-3 minutes on 2 CPU cores; full mode is meant for a GPU.
@@ -379,16 +379,18 @@ def augment(x: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> torch.Te
     return x.clamp(1e-4, 1) ** gamma
 
 
-def mix_lights(x: torch.Tensor, idx: torch.Tensor, by_class: list[torch.Tensor],
-               labels: torch.Tensor, prob: float, gen: torch.Generator,
-               pool: torch.Tensor) -> torch.Tensor:
-    """Relight some images by blending them with another photo of the same person.
+def mix_lights(pool: torch.Tensor, idx: torch.Tensor, labels: torch.Tensor,
+               by_class: list[torch.Tensor], prob: float,
+               gen: torch.Generator) -> torch.Tensor:
+    """The batch ``pool[idx]``, some images relit by blending with another photo of the person.
 
     Light adds up: a face lit by two lamps is (up to the camera's response) the sum of the
     face lit by each. Blending two aligned photos of one subject with weights ``w`` and
     ``1 - w`` therefore makes a new, plausible lighting of the same identity. Each image
-    is replaced with probability ``prob``; ``w`` is uniform on [0, 1].
+    is replaced with probability ``prob``; ``w`` is uniform on [0, 1]. ``labels`` gives
+    each image's person and ``by_class[c]`` the indices into ``pool`` of person ``c``.
     """
+    x = pool[idx]
     n = len(idx)
     chosen = torch.rand(n, generator=gen) < prob
     if not bool(chosen.any()):
@@ -499,9 +501,8 @@ def train_backbone(
         total = 0.0
         for b in range(steps_per_epoch):
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            x = x_all[idx]
-            if cfg.light_mix > 0:
-                x = mix_lights(x, idx, by_class, y_all, cfg.light_mix, gen, x_all)
+            x = (mix_lights(x_all, idx, y_all, by_class, cfg.light_mix, gen)
+                 if cfg.light_mix > 0 else x_all[idx])
             x = augment(x, cfg, gen).to(dev)
             y = y_all[idx].to(dev)
             # Every member sees the same batch; their different starting weights are what
