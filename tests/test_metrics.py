@@ -136,3 +136,28 @@ def test_verification_report_summary():
     assert rep.eer < 0.05 and rep.rank1 == 1.0
     assert rep.n_genuine == 5 * 15 and rep.n_impostor == 30 * 29 // 2 - 75
     assert "EER" in rep.summary()
+
+
+def test_a_custom_scorer_replaces_cosine_everywhere():
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(4), 5)
+    emb = rng.normal(size=(4, 8))[labels] + 0.3 * rng.normal(size=(20, 8))
+    gallery = np.zeros(20, bool)
+    gallery[::5] = True
+    default = metrics.verification_report(emb, labels, gallery_mask=gallery)
+    explicit = metrics.verification_report(emb, labels, gallery_mask=gallery,
+                                           scorer=metrics.cosine_similarity_matrix)
+    assert default == explicit
+    # A scorer that ranks pairs backwards turns a good verifier into a bad one.
+    backwards = metrics.verification_report(
+        emb, labels, gallery_mask=gallery,
+        scorer=lambda a, b: -metrics.cosine_similarity_matrix(a, b))
+    assert backwards.eer > 0.5 > default.eer
+    assert backwards.rank1 < default.rank1
+    np.testing.assert_allclose(backwards.auc, 1 - default.auc)
+
+
+def test_a_scorer_of_the_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match="scorer returned shape"):
+        metrics.genuine_impostor_scores(np.eye(3), np.array([0, 0, 1]),
+                                        scorer=lambda a, b: np.zeros((2, 2)))

@@ -16,6 +16,7 @@ Every function validates its input once, in :func:`_as_embeddings` or :func:`_as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,8 +85,23 @@ def pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return i, j, labels[i] == labels[j]
 
 
-def genuine_impostor_scores(emb: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine similarities of all genuine pairs and of all impostor pairs.
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""Maps embeddings ``a`` (Na, D) and ``b`` (Nb, D) to a score matrix (Na, Nb), higher for
+more alike, e.g. :meth:`faceleak.scoring.ScoreBackend.score_matrix`. The default is
+:func:`cosine_similarity_matrix`."""
+
+
+def _score(scorer: Scorer | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    scores = cosine_similarity_matrix(a, b) if scorer is None else np.asarray(scorer(a, b))
+    if scores.shape != (len(a), len(b)):
+        raise ValueError(f"the scorer returned shape {scores.shape}, expected "
+                         f"{(len(a), len(b))}")
+    return scores
+
+
+def genuine_impostor_scores(emb: np.ndarray, labels: np.ndarray,
+                            scorer: Scorer | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of all genuine pairs and of all impostor pairs (cosine unless ``scorer``).
 
     Parameters
     ----------
@@ -93,6 +109,8 @@ def genuine_impostor_scores(emb: np.ndarray, labels: np.ndarray) -> tuple[np.nda
         Embeddings (N, D); they need not be normalised.
     labels
         Identity per row.
+    scorer
+        How to compare embeddings (see :data:`Scorer`); by default cosine similarity.
 
     Returns
     -------
@@ -100,7 +118,7 @@ def genuine_impostor_scores(emb: np.ndarray, labels: np.ndarray) -> tuple[np.nda
         1-D arrays of scores (each unordered pair once).
     """
     emb, labels = _as_embeddings(emb, labels)
-    sim = cosine_similarity_matrix(emb)
+    sim = _score(scorer, emb, emb)
     i, j, genuine = pairs(labels)
     scores = sim[i, j]
     return scores[genuine], scores[~genuine]
@@ -222,7 +240,7 @@ class Identification:
 
 
 def rank1_identification(emb: np.ndarray, labels: np.ndarray,
-                         gallery_mask: np.ndarray) -> Identification:
+                         gallery_mask: np.ndarray, scorer: Scorer | None = None) -> Identification:
     """Rank-1 identification of every non-gallery image against a gallery.
 
     Parameters
@@ -232,6 +250,8 @@ def rank1_identification(emb: np.ndarray, labels: np.ndarray,
     gallery_mask
         Boolean mask of the enrolled images (e.g. :func:`frontal_gallery_mask`). Every
         probe's identity must be enrolled, else rank-1 accuracy would be meaningless.
+    scorer
+        How to compare embeddings (see :data:`Scorer`); by default cosine similarity.
 
     Returns
     -------
@@ -249,7 +269,7 @@ def rank1_identification(emb: np.ndarray, labels: np.ndarray,
     missing = set(labels[probe].tolist()) - set(labels[gallery_mask].tolist())
     if missing:
         raise ValueError(f"probe identities {sorted(missing)[:5]} have no gallery image")
-    sim = cosine_similarity_matrix(emb[probe], emb[gallery_mask])
+    sim = _score(scorer, emb[probe], emb[gallery_mask])
     predicted = labels[gallery_mask][np.argmax(sim, axis=1)]
     true = labels[probe]
     return Identification(float(np.mean(predicted == true)), predicted, true, probe,
@@ -285,13 +305,17 @@ class VerificationReport:
 
 
 def verification_report(emb: np.ndarray, labels: np.ndarray, far: float = 1e-2,
-                        gallery_mask: np.ndarray | None = None) -> VerificationReport:
-    """EER, TAR at ``far``, AUC and (with a gallery) rank-1 accuracy in one call."""
-    genuine, impostor = genuine_impostor_scores(emb, labels)
+                        gallery_mask: np.ndarray | None = None,
+                        scorer: Scorer | None = None) -> VerificationReport:
+    """EER, TAR at ``far``, AUC and (with a gallery) rank-1 accuracy in one call.
+
+    Thresholds are in the scorer's units: cosine similarity by default.
+    """
+    genuine, impostor = genuine_impostor_scores(emb, labels, scorer)
     e, e_thr = eer(genuine, impostor)
     t, t_thr = tar_at_far(genuine, impostor, far)
     auc = roc(genuine, impostor).auc
     rank1 = None
     if gallery_mask is not None:
-        rank1 = rank1_identification(emb, labels, gallery_mask).accuracy
+        rank1 = rank1_identification(emb, labels, gallery_mask, scorer).accuracy
     return VerificationReport(e, e_thr, t, t_thr, far, auc, genuine.size, impostor.size, rank1)
