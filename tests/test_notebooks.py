@@ -1,6 +1,7 @@
 """Every lab executes in quick mode, and its Colab badge and install cell are current."""
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -34,6 +35,12 @@ def test_lab_structure(path: Path):
     # Every lab reports how it was run, before anything else.
     first_code = next(c for c in nb.cells[2:] if c.cell_type == "code")
     assert "describe_run" in first_code.source
+    # A figure glued into a chapter carries its alt text in the cell (scripts/check_site.py
+    # fails a page whose image is described only by its file name).
+    for cell in nb.cells:
+        if cell.cell_type == "code" and re.search(r'glue\(\s*"\w+_fig\w*"', cell.source):
+            alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt.split()) >= 8, f"figure cell without alt text: {cell.source[:80]!r}"
 
 
 @pytest.mark.notebook
