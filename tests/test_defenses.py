@@ -114,8 +114,13 @@ def test_evaluation_ranks_a_useless_defence_as_useless():
     # The useless control changes neither utility nor leakage ...
     assert useless["azimuth_r2"] == pytest.approx(none["azimuth_r2"], abs=0.02)
     assert useless["eer"] == pytest.approx(none["eer"], abs=1e-9)
-    # ... while projection cuts leakage at little cost in EER.
-    assert useful["azimuth_r2"] < none["azimuth_r2"] - 0.5
+    # ... while projection cuts leakage at little cost in EER. The bound is relative because the
+    # grouped search's choice of ridge penalty sits near a tie here (grouped-CV R^2 0.711 at
+    # alpha 0.1 against 0.703 at alpha 1), and an absolute margin of 0.5 passed or failed with
+    # that choice (CI, 2026-11-23). Over every penalty in the grid but the largest, which no
+    # search here picks, the unprotected probe reads R^2 0.67-0.84 and the projected one
+    # 0.18-0.30.
+    assert useful["azimuth_r2"] < 0.5 * none["azimuth_r2"]
     points = defenses.best_operating_points([none, useless, useful], baseline_eer=none["eer"])
     best = min((p for p in points if p["ok"]), key=lambda p: p["azimuth_r2"])
     assert best["defence"] == useful["defence"]
