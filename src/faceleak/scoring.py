@@ -23,22 +23,17 @@ are compared, not what they contain. Chapter 2 shows that light is still readabl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from faceleak import metrics
 
 # --------------------------------------------------------------------------- validation
 
 
 def _as_training_set(emb: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    emb = np.asarray(emb, dtype=np.float64)
-    labels = np.asarray(labels)
-    if emb.ndim != 2:
-        raise ValueError(f"training embeddings must be 2-D (N, D), got shape {emb.shape}")
-    if labels.shape != (emb.shape[0],):
-        raise ValueError(f"need one label per embedding: {labels.shape} vs {emb.shape[0]} rows")
-    if not np.all(np.isfinite(emb)):
-        raise ValueError("training embeddings contain NaN or inf")
+    emb, labels = metrics._as_embeddings(emb, labels)
     classes, counts = np.unique(labels, return_counts=True)
     if len(classes) < 2:
         raise ValueError("the back-end needs training embeddings of at least 2 people; "
@@ -48,13 +43,6 @@ def _as_training_set(emb: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
         raise ValueError(f"every training person needs at least 2 embeddings to estimate "
                          f"within-person variation; {few} have only one")
     return emb, labels
-
-
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise ValueError("cannot normalise a zero-length vector")
-    return x / norms
 
 
 # --------------------------------------------------------------------------- back-end
@@ -104,7 +92,7 @@ class ScoreBackend:
                              f"back-end was fitted on, got shape {emb.shape}")
         if not np.all(np.isfinite(emb)):
             raise ValueError("embeddings contain NaN or inf")
-        return _unit_rows((emb - self.mean) @ self.whitener)
+        return metrics._normalise((emb - self.mean) @ self.whitener)
 
     def _cohort_stats(self, whitened: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         against = whitened @ self.cohort.T
@@ -186,9 +174,10 @@ def fit_backend(emb: np.ndarray, labels: np.ndarray, shrinkage: float = 0.1,
     values, vectors = np.linalg.eigh(shrunk)
     floor = max(values.max(), 1e-12) * 1e-8  # a singular Sw (shrinkage 0, N < D) stays finite
     whitener = (vectors / np.sqrt(np.maximum(values, floor))) @ vectors.T
-    cohort = np.empty((0, dim))
-    if normalise_scores:
-        whitened = _unit_rows((emb - mean) @ whitener)
-        cohort = _unit_rows(np.stack([whitened[labels == p].mean(axis=0) for p in people]))
-    return ScoreBackend(mean=mean, whitener=whitener, cohort=cohort, shrinkage=float(shrinkage),
-                        n_train=len(emb), n_people=len(people))
+    backend = ScoreBackend(mean=mean, whitener=whitener, cohort=np.empty((0, dim)),
+                           shrinkage=float(shrinkage), n_train=len(emb), n_people=len(people))
+    if not normalise_scores:
+        return backend
+    whitened = backend.transform(emb)
+    cohort = metrics._normalise(np.stack([whitened[labels == p].mean(axis=0) for p in people]))
+    return replace(backend, cohort=cohort)
