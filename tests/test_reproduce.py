@@ -19,7 +19,7 @@ def fast(monkeypatch):
 
     monkeypatch.setattr(reproduce, "backbone_features", fake_backbone)
     monkeypatch.setattr(reproduce, "untrained_features",
-                        lambda faces, mode=None, seed=0:
+                        lambda faces, mode=None, seed=0, variant=None:
                         np.random.default_rng(seed).normal(size=(len(faces), 8)))
     monkeypatch.setattr(reproduce, "probe_settings",
                         lambda mode=None: {"n_permutations": 19, "kinds": ("linear",),

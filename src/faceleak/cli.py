@@ -77,6 +77,12 @@ def _optional_registrations():
     else:
         registrations.append(add_tos_parser)
     try:
+        from .cli_weights import add_weights_parser
+    except ImportError:
+        pass
+    else:
+        registrations.append(add_weights_parser)
+    try:
         from .cli_reproduce import add_reproduce_parser
     except ImportError:
         pass

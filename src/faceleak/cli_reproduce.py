@@ -44,7 +44,8 @@ def _run_leakage(args: argparse.Namespace) -> int:
 
     result = reproduce.reproduce_leakage(mode=args.mode, seed=args.seed,
                                          heldout_subjects=args.heldout_subjects,
-                                         backbone=args.backbone, progress=True)
+                                         backbone=args.backbone, progress=True,
+                                         n_splits=args.splits)
     write_result(result, args.json)
     return 0
 
@@ -60,6 +61,12 @@ def _run_defences(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backbone_names() -> list[str]:
+    from .models import BACKBONES
+
+    return list(BACKBONES)
+
+
 def add_reproduce_parser(commands) -> None:
     """Register ``reproduce`` and its experiments on the top-level sub-parsers."""
     parser = commands.add_parser("reproduce", help="run a lab's experiment and write its JSON")
@@ -67,8 +74,12 @@ def add_reproduce_parser(commands) -> None:
     leakage = experiments.add_parser(
         "leakage", help="Chapter 2: how much light direction identity embeddings leak")
     add_common_arguments(leakage)
-    leakage.add_argument("--backbone", default="yale-cosface",
-                         help="embedding backbone (default: the course's own yale-cosface)")
+    leakage.add_argument("--backbone", default="yale-cosface", choices=_backbone_names(),
+                         help="embedding backbone: a real recognizer (facenet-casia, "
+                              "dlib-resnet) or the course's own (default yale-cosface)")
+    leakage.add_argument("--splits", type=int, default=None, metavar="K",
+                         help="subject splits for the intervals (default: 5 for a real "
+                              "recognizer, 1 for a course network, which is trained per split)")
     leakage.set_defaults(func=_run_leakage)
     defences = experiments.add_parser(
         "defences", help="Chapter 4: template protections on utility, leakage and inversion")

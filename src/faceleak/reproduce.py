@@ -14,7 +14,13 @@ import numpy as np
 
 from . import config, data, probes
 
-LEAKAGE_TARGETS = ("azimuth", "elevation", "lighting_class", "lighting_vertical", "brightness")
+LEAKAGE_TARGETS = ("azimuth", "abs_azimuth", "elevation", "lighting_class", "lighting_vertical",
+                   "brightness")
+#: The targets of the headline reproduction on the real recognizers (Chapter 2).
+REAL_TARGETS = ("azimuth", "abs_azimuth", "elevation", "lighting_class")
+#: Subject splits the intervals of a real recognizer's leakage are taken over: its
+#: embeddings do not depend on the split, so more splits cost only probes.
+INTERVAL_SPLITS = 5
 FEATURE_SETS = ("embedding", "pixels", "untrained", "chance")
 
 
@@ -64,18 +70,32 @@ def _split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None):
 
 
 def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int = 0,
-                       variant: str = "yale-cosface") -> np.ndarray:
+                       variant: str = "yale-cosface") -> np.ndarray | None:
     """Embeddings from the same architecture with random weights: what structure alone gives.
 
-    ``variant`` picks the course backbone whose architecture (and input preprocessing) is
-    copied.
+    ``variant`` picks the backbone whose architecture (and input preprocessing) is copied:
+    a course network, or FaceNet's Inception-ResNet-v1 (cached, since it costs as much as
+    the real one). dlib's network cannot be re-initialised from Python: None.
     """
     import torch
 
     from . import embed, models, train
 
     resolved = config.run_mode(mode)
+    kind = models.BACKBONES[variant].kind
+    if kind == "dlib":
+        return None
     config.seed_everything(seed)
+    if kind == "facenet":
+        from . import compat
+
+        compat.ensure_facenet_importable()
+        from facenet_pytorch import InceptionResnetV1
+
+        model = InceptionResnetV1(pretrained=None, classify=False).eval()
+        key = f"untrained-facenet-s{seed}-w{embed.weights_hash(model)}-d{embed.data_key(faces)}"
+        return embed.embed_faces(model, models.FACENET_SPEC, faces, batch_size=32,
+                                 cache_key=key, progress=False)
     cfg = train.train_config(resolved, **models.YALE_VARIANTS[variant])
     model = train.YaleFaceNet(cfg).eval()
     with torch.no_grad():
@@ -90,8 +110,15 @@ def leakage_experiment(
     mode: str | None = None,
     seed: int = 0,
     targets: Sequence[str] = LEAKAGE_TARGETS,
+    permutation_test: bool = True,
 ) -> dict:
-    """The leakage table for one split, given the embeddings (see :func:`reproduce_leakage`)."""
+    """The leakage table for one split, given the embeddings (see :func:`reproduce_leakage`).
+
+    ``faces`` are the photos at the course's size: the pixel baseline and the brightness
+    target come from them, whatever resolution the embedding was computed from.
+    ``permutation_test=False`` skips the p-values (the extra splits of an interval need
+    only the scores).
+    """
     settings = probe_settings(mode)
     train_mask, test_mask = split.masks(faces.subjects)
     all_targets = probes.lighting_targets(faces.azimuth, faces.elevation, faces.images)
@@ -104,7 +131,8 @@ def leakage_experiment(
         feature_sets["untrained"] = untrained
     return probes.leakage_table(
         feature_sets, {t: all_targets[t] for t in targets}, faces.subjects, train_mask,
-        test_mask, kinds=settings["kinds"], n_permutations=settings["n_permutations"], seed=seed)
+        test_mask, kinds=settings["kinds"],
+        n_permutations=settings["n_permutations"] if permutation_test else 0, seed=seed)
 
 
 def reproduce_leakage(
@@ -113,46 +141,80 @@ def reproduce_leakage(
     heldout_subjects: Sequence[str] | None = None,
     backbone: str = "yale-cosface",
     progress: bool = False,
+    n_splits: int | None = None,
 ) -> dict:
     """Chapter 2's leakage table: how well light direction is read from identity embeddings.
 
     Parameters
     ----------
     mode
-        ``quick`` or ``full`` (sizes of the backbone and of the permutation test).
+        ``quick`` or ``full`` (sizes of the backbone, of the photo set of the real
+        recognizers and of the permutation test).
     seed
-        Seed of the subject split and of the probes.
+        Seed of the subject split (and of the probes).
     heldout_subjects
-        Explicit held-out subjects (overrides the seeded draw).
+        Explicit held-out subjects (overrides the seeded draw) for the main split.
     backbone
-        Embedding backbone; the course's own one is trained on the split's training subjects.
+        Embedding backbone. A real recognizer (``facenet-casia``, ``dlib-resnet``) embeds the
+        photos of :func:`faceleak.recognizers.load_real_faces` at native resolution; the
+        course's own network is trained on the split's training subjects and embeds 64x56.
+    n_splits
+        Subject splits for the intervals: the main split and the splits of seeds
+        ``seed + 1``, ``seed + 2``, ... Default :data:`INTERVAL_SPLITS` for a real recognizer
+        (its embeddings do not change with the split) and 1 for a course network (each
+        split needs its own trained network).
 
     Returns
     -------
     dict
-        ``backbone``, ``mode``, ``seed``, ``heldout_subjects``, ``data``, ``seconds`` and
-        ``targets``: per target (``azimuth``, ``elevation``, ``lighting_class``, ...) and per
-        feature set (``embedding``, ``pixels``, ``untrained``, ``chance``) the scores
-        (``mae_deg`` and ``r2``, or ``accuracy``), plus ``leakage_ratio`` and ``p_value``.
+        ``backbone``, ``mode``, ``seed``, ``heldout_subjects``, ``data``, ``n_images``,
+        ``seconds``; ``targets``: per target and feature set (``embedding``, ``pixels``,
+        ``untrained``, ``chance``) of the main split the scores (``mae_deg`` and ``r2``, or
+        ``accuracy``), plus ``leakage_ratio`` and ``p_value``; ``intervals``: mean and 95%
+        interval of every score and of the leakage ratio over the ``n_splits`` splits (the
+        within-subject permutation test runs on the main split only).
     """
+    from . import models, recognizers
+
     start = time.perf_counter()
     resolved = config.run_mode(mode)
-    faces = data.load_faces(config.settings(resolved).image_size)
+    pretrained = models.BACKBONES[backbone].is_pretrained
+    if pretrained:
+        native, faces = recognizers.load_real_faces(resolved)
+        data_text = recognizers.describe_real_faces(native, resolved)
+        targets = REAL_TARGETS
+    else:
+        native = faces = data.load_faces(config.settings(resolved).image_size)
+        data_text = faces.source.describe()
+        targets = LEAKAGE_TARGETS
     split = make_split(faces, seed, heldout_subjects)
-    embedding = backbone_features(faces, split, backbone, resolved, seed, progress=progress)
-    untrained = untrained_features(faces, resolved, seed)
-    table = leakage_experiment(faces, split, embedding, untrained, resolved, seed)
-    return {
+    if pretrained:
+        embedding = recognizers.recognizer_embeddings(backbone, native, resolved, progress)
+    else:
+        embedding = backbone_features(faces, split, backbone, resolved, seed, progress=progress)
+    untrained = untrained_features(native, resolved, seed, variant=backbone)
+    table = leakage_experiment(faces, split, embedding, untrained, resolved, seed, targets)
+    tables = [table]
+    for extra in range(1, n_splits if n_splits is not None else
+                       (INTERVAL_SPLITS if pretrained else 1)):
+        split_k = make_split(faces, seed + extra)
+        emb_k = embedding if pretrained else backbone_features(faces, split_k, backbone,
+                                                               resolved, seed)
+        tables.append(leakage_experiment(faces, split_k, emb_k, untrained, resolved, seed,
+                                         targets, permutation_test=False))
+    train_rows, test_rows = split.masks(faces.subjects)
+    return _jsonable({
         "backbone": backbone,
         "mode": resolved,
         "seed": seed,
         "heldout_subjects": list(split.heldout),
-        "data": faces.source.describe(),
-        "n_images": {"train": int(split.masks(faces.subjects)[0].sum()),
-                     "heldout": int(split.masks(faces.subjects)[1].sum())},
-        "targets": _jsonable(table),
+        "data": data_text,
+        "n_images": {"train": int(train_rows.sum()), "heldout": int(test_rows.sum())},
+        "targets": table,
+        "n_splits": len(tables),
+        "intervals": summarize_over_splits(tables),
         "seconds": round(time.perf_counter() - start, 1),
-    }
+    })
 
 
 def _jsonable(value):
@@ -173,7 +235,7 @@ def main_metric(target: str) -> str:
     task = probes.TARGETS[target]
     if task == "classification":
         return "accuracy"
-    return "mae_deg" if target in ("azimuth", "elevation") else "r2"
+    return "mae_deg" if target in probes.ANGLE_TARGETS else "r2"
 
 
 def leakage_rows(table: dict) -> list[dict]:
