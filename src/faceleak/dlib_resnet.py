@@ -185,9 +185,9 @@ class DlibResNet(torch.nn.Module):
         """Descriptors (N, 128) of (N, H, W, 3) uint8 faces, in worker processes if worth it."""
         workers = dlib_workers()
         if workers > 1 and len(pixels) >= POOL_MIN_BATCH:
-            from . import _dlib_worker
-
             from concurrent.futures.process import BrokenProcessPool
+
+            from . import _dlib_worker
 
             pool = _pool(self.files, workers)
             parts = np.array_split(pixels, workers)

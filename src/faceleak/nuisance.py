@@ -357,21 +357,23 @@ class DialPlan:
     size                      quick      full
     ========================  =========  ==========
     subjects                  all 38     all 38
-    base images per subject   2          8
+    base images per subject   1          8
     copies per base image     2          2
-    images per factor         ~152       ~608
-    images per backbone       ~1064      ~4256
+    images per factor         ~76        ~608
+    images per backbone       ~532       ~4256
     subject splits            5          10
     held-out subjects/split   10         10
     permutation shuffles      999        9999
     ========================  =========  ==========
 
-    Quick mode is small because dlib's network embeds about 7 images a second on two CPU
-    cores (FaceNet about 25): 7 factors x 152 images take 2.5 minutes with dlib. It is not
-    smaller on purpose: with one copy per base image (76 images a factor, 56 training rows)
-    the pixel baseline read nothing, not even a 20-degree rotation (R² ~0.06, against ~0.9
-    with two copies), so every leakage ratio divided by a near-zero score. Two copies put each
-    training face in the probe's training set at two strengths.
+    Quick mode is small because dlib's network embeds about 13 images a second on two CPU
+    cores with its two worker processes (FaceNet about 28): 7 factors x 76 images take about
+    40 s with dlib, which keeps the book build within its budget. One base image per subject
+    is the floor: with one *copy* per base image the pixel baseline read nothing, not even a
+    20-degree rotation (R² ~0.06, against ~0.9 with two copies), so every leakage ratio
+    divided by a near-zero score. Two copies put each training face in the probe's training
+    set at two strengths. Full mode (a GPU for FaceNet; dlib stays on the CPU) takes 8 base
+    images per subject.
 
     Attributes
     ----------
@@ -445,7 +447,7 @@ def dial_plan(mode: str | None = None, **overrides) -> DialPlan:
     quick = resolved == "quick"
     plan = DialPlan(
         mode=resolved,
-        n_base=2 if quick else 8,
+        n_base=1 if quick else 8,
         n_copies=2,
         n_splits=5 if quick else 10,
         n_heldout=config.settings(resolved).n_heldout_subjects,
