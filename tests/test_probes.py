@@ -70,6 +70,19 @@ def test_permutation_is_within_subject():
     assert (groups[order] == groups).all()
 
 
+def test_permutations_are_within_subject_and_uniform():
+    groups = np.array(["b", "a", "b", "a", "a", "c"])
+    orders = probes._within_group_permutations(groups, np.random.default_rng(1), 6000)
+    assert orders.shape == (6000, 6)
+    assert (np.sort(orders, axis=1) == np.arange(6)).all()
+    assert (groups[orders] == groups).all()
+    # Each row of a three-member group lands on each of its positions about a third of the
+    # time; the single-member group never moves.
+    share = (orders[:, 1] == 4).mean()
+    assert abs(share - 1 / 3) < 0.03
+    assert (orders[:, 5] == 5).all()
+
+
 def test_grouped_cv_recovers_signal_and_keeps_subjects_apart():
     x, az, groups, _, _ = synthetic(signal=3.0)
     assert probes.grouped_cv(x, az, groups, "regression", "linear", n_splits=4).r2 > 0.9

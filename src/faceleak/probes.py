@@ -289,12 +289,25 @@ class PermutationResult:
     null: np.ndarray
 
 
+def _within_group_permutations(groups: np.ndarray, rng: np.random.Generator,
+                               n: int) -> np.ndarray:
+    """``n`` row orders, each shuffling the rows within every group (shape (n, len(groups))).
+
+    All at once: adding a uniform [0, 1) key to each row's integer group code and sorting
+    orders the rows by group, and randomly within a group; writing that order back over the
+    group's own positions gives each position a random member of the same group.
+    """
+    codes = np.unique(np.asarray(groups), return_inverse=True)[1].astype(np.float64)
+    home = np.argsort(codes, kind="stable")  # every group's positions, group after group
+    shuffled = np.argsort(codes[None, :] + rng.random((n, len(codes))), axis=1)
+    orders = np.empty_like(shuffled)
+    orders[:, home] = shuffled
+    return orders
+
+
 def _within_group_permutation(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    order = np.arange(len(groups))
-    for g in np.unique(groups):
-        members = np.flatnonzero(groups == g)
-        order[members] = rng.permutation(members)
-    return order
+    """One within-group shuffle of the rows (see :func:`_within_group_permutations`)."""
+    return _within_group_permutations(groups, rng, 1)[0]
 
 
 def permutation_test(features: np.ndarray, target: np.ndarray, groups: np.ndarray,
@@ -355,9 +368,10 @@ def permutation_test(features: np.ndarray, target: np.ndarray, groups: np.ndarra
     batch = 100
     for start in range(0, n_permutations, batch):
         stop = min(start + batch, n_permutations)
-        shuffled = [encode[_within_group_permutation(train_groups, rng)]
-                    for _ in range(stop - start)]
-        null[start:stop] = statistic(np.concatenate(shuffled, axis=1))
+        orders = _within_group_permutations(train_groups, rng, stop - start)
+        # (n_train, batch * k): each shuffle's encoded targets side by side
+        shuffled = encode[orders.T].reshape(len(encode), -1)
+        null[start:stop] = statistic(shuffled)
     p_value = (1.0 + np.count_nonzero(null >= observed)) / (n_permutations + 1.0)
     return PermutationResult(observed=observed, p_value=float(p_value), null=null)
 
