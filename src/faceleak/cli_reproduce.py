@@ -84,7 +84,7 @@ def add_reproduce_parser(commands) -> None:
     defences = experiments.add_parser(
         "defences", help="Chapter 4: template protections on utility, leakage and inversion")
     add_common_arguments(defences)
-    defences.add_argument("--backbone", default="yale-cosface-plain",
+    defences.add_argument("--backbone", default="yale-cosface-plain", choices=_backbone_names(),
                           help="embedding backbone (default: yale-cosface-plain, which leaks)")
     defences.add_argument("--no-inversion", action="store_true",
                           help="skip the (slower) inversion axis")
