@@ -54,6 +54,7 @@ def embed_faces(
     cache_key: str | None = None,
     progress: bool = True,
     device: str | None = None,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """Embed face images with a backbone, in batches.
 
@@ -76,6 +77,9 @@ def embed_faces(
         Show a tqdm progress bar.
     device
         Where to run; by default the device the model's parameters are on.
+    channels_last
+        Feed the batches in channels-last memory order (the model is converted too): FaceNet
+        runs about 25% faster so on a CPU (``scripts/benchmark_recognizers.py``).
 
     Returns
     -------
@@ -100,9 +104,13 @@ def embed_faces(
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc="embedding", unit="batch", leave=False)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     with torch.inference_mode():
         for s in starts:
             x = spec.prepare(images[s:s + batch_size]).to(dev)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             emb = torch.nn.functional.normalize(model(x).float(), dim=1)
             out[s:s + len(x)] = emb.cpu().numpy()
     model.train(was_training)

@@ -152,7 +152,7 @@ def recognizer_embeddings(backbone: str, faces: data.FaceSet, mode: str | None =
     key = embed.cache_key_for(backbone, model, faces, resolved)
     batch = 32 if info.is_pretrained else 256
     return embed.embed_faces(model, spec, faces, batch_size=batch, cache_key=key,
-                             progress=progress)
+                             progress=progress, channels_last=info.kind == "facenet")
 
 
 def moderate_light(azimuth: np.ndarray, elevation: np.ndarray) -> np.ndarray:
