@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .data import sha256_file
 from .models import WeightsError
 
 #: The two model files of ``face-recognition-models`` 0.3.0 that the backbone needs, with
@@ -82,14 +83,6 @@ def models_folder() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_model_files(folder: Path | None = None) -> DlibModelFiles:
     """Find dlib's two model files and verify their SHA-256.
 
@@ -117,7 +110,7 @@ def check_model_files(folder: Path | None = None) -> DlibModelFiles:
             raise WeightsError(f"{path} is an HTML page, not dlib model weights (a download "
                                "that saved an error page). Delete it and reinstall "
                                "face-recognition-models.")
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != expected:
             raise WeightsError(f"{path} has SHA-256 {actual}, expected {expected}: the file is "
                                "corrupt, truncated or another version. Reinstall "
