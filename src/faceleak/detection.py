@@ -18,6 +18,7 @@ import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from . import compat, config
 from .data import FaceSet
@@ -118,11 +119,8 @@ def detect_faces(
     detector = _mtcnn(device)
     rows = []
     todo = [(s, b) for s in settings for b in range(0, len(images), batch_size)]
-    progress = progress and config.progress_bars_enabled()
-    if progress:
-        from tqdm.auto import tqdm
-
-        todo = tqdm(todo, desc="MTCNN", unit="batch", leave=False)
+    todo = tqdm(todo, desc="MTCNN", unit="batch", leave=False,
+                disable=not (progress and config.progress_bars_enabled()))
     for setting, start in todo:
         batch = _to_rgb_uint8(images[start:start + batch_size], setting)
         _, probs = detector.detect(list(batch))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from . import config
 from .data import FaceSet
@@ -99,11 +100,8 @@ def embed_faces(
     model.eval()
     out = np.empty((len(images), spec.embedding_dim), dtype=np.float32)
     starts = range(0, len(images), batch_size)
-    progress = progress and config.progress_bars_enabled()
-    if progress:
-        from tqdm.auto import tqdm
-
-        starts = tqdm(starts, desc="embedding", unit="batch", leave=False)
+    starts = tqdm(starts, desc="embedding", unit="batch", leave=False,
+                  disable=not (progress and config.progress_bars_enabled()))
     if channels_last:
         model.to(memory_format=torch.channels_last)
     with torch.inference_mode():

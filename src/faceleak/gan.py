@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from tqdm.auto import tqdm
 
 from . import config
 from .models import save_checkpoint  # one atomic writer for every checkpoint
@@ -242,11 +243,8 @@ def train_gan(
     real_all = torch.from_numpy(images)
     total = min(cfg.steps, max_steps or cfg.steps)
     steps = range(total)
-    progress = progress and config.progress_bars_enabled()
-    if progress:
-        from tqdm.auto import tqdm
-
-        steps = tqdm(steps, desc="training GAN", unit="step", leave=False, mininterval=2)
+    steps = tqdm(steps, desc="training GAN", unit="step", leave=False, mininterval=2,
+                 disable=not (progress and config.progress_bars_enabled()))
     d_hist: list[float] = []
     g_hist: list[float] = []
     start = time.perf_counter()
@@ -277,8 +275,8 @@ def train_gan(
         d_hist.append(d_loss.item())
         g_hist.append(g_loss.item())
         done = step + 1
-        if progress and step % 50 == 0:
-            steps.set_postfix(d=f"{np.mean(d_hist[-50:]):.2f}",  # type: ignore[union-attr]
+        if step % 50 == 0:  # a disabled bar ignores the postfix
+            steps.set_postfix(d=f"{np.mean(d_hist[-50:]):.2f}",
                               g=f"{np.mean(g_hist[-50:]):.2f}")
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
             break

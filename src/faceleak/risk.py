@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import tos
+
 __all__ = [
     "BASELINE",
     "DIRECTIONS",
@@ -800,15 +802,8 @@ def claims_from_tos_text(text: str, vendor: str, source: str, **kwargs: Any) -> 
 
     Classifier labels are recorded as ``"partly"`` unless ``verdict`` is given, because a
     clause found by a model has not yet been read by a person.
-
-    Raises
-    ------
-    ImportError
-        If ``faceleak.tos`` is not available.
     """
-    from faceleak.tos import analyze  # optional: written in parallel, imported only on use
-
-    report = analyze(text)
+    report = tos.analyze(text)
     labels = {lab for clause in report.clauses for lab in clause.labels}
     kwargs.setdefault("verdict", "partly")
     return claims_from_tos_labels(labels, vendor, source, **kwargs)

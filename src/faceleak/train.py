@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from tqdm.auto import tqdm
 
 from . import config
 
@@ -492,11 +493,8 @@ def train_backbone(
     step = 0
     start = time.perf_counter()
     epochs = range(cfg.epochs)
-    progress = progress and config.progress_bars_enabled()
-    if progress:
-        from tqdm.auto import tqdm
-
-        epochs = tqdm(epochs, desc="training yale backbone", unit="epoch", leave=False)
+    epochs = tqdm(epochs, desc="training yale backbone", unit="epoch", leave=False,
+                  disable=not (progress and config.progress_bars_enabled()))
     model.train()
     for _ in epochs:
         order = torch.randperm(n, generator=gen)
@@ -522,8 +520,7 @@ def train_backbone(
             if max_steps is not None and step >= max_steps:
                 break
         history.append(total / max(1, b + 1))
-        if progress:
-            epochs.set_postfix(loss=f"{history[-1]:.3f}")  # type: ignore[union-attr]
+        epochs.set_postfix(loss=f"{history[-1]:.3f}")
         if max_steps is not None and step >= max_steps:
             break
     seconds = time.perf_counter() - start
