@@ -3,7 +3,7 @@
 Prints the training time and the held-out verification and identification numbers:
 EER, TAR at FAR = 1e-2 (with thresholds), ROC AUC and rank-1 identification against a
 frontal-light gallery, twice: with plain cosine similarity, and with the verification
-back-end (:mod:`faceleak.scoring`: WCCN and S-norm fitted on the training subjects'
+back-end (:mod:`faceleak.vision.scoring`: WCCN and S-norm fitted on the training subjects'
 embeddings). Training and the back-end use only the training subjects of
 ``split_subjects(seed=0)``; evaluation uses only its 10 held-out subjects.
 
@@ -24,7 +24,8 @@ import time
 import numpy as np
 import torch
 
-from faceleak import config, data, embed, metrics, models, scoring
+from faceleak import config
+from faceleak.vision import data, embed, metrics, models, scoring
 
 
 def evaluate(model: torch.nn.Module, split: data.SubjectSplit

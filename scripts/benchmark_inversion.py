@@ -4,7 +4,7 @@ Usage::
 
     python scripts/benchmark_inversion.py --mode quick --seeds 0 1 [--no-cache] [--json out.json]
 
-Each seed runs :func:`faceleak.inversion.run_inversion` (the function behind the lab and
+Each seed runs :func:`faceleak.experiments.inversion.run_inversion` (the function behind the lab and
 ``python -m faceleak reproduce inversion``) and prints one table row per attack: success at
 FAR 1e-3 and 1e-2 on the target embedding and against other photos of the person, type II
 success, cosine, SSIM, PSNR and the light errors, followed by the wall-clock timings.
@@ -32,12 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write all summaries to this file")
     args = parser.parse_args(argv)
 
-    from faceleak import inversion
+    from faceleak import experiments
 
     summaries = []
     for seed in args.seeds:
         start = time.perf_counter()
-        run = inversion.run_inversion(args.mode, seed, use_cache=not args.no_cache)
+        run = experiments.run_inversion(args.mode, seed, use_cache=not args.no_cache)
         wall = time.perf_counter() - start
         m = run.metrics
         summaries.append(m)

@@ -5,9 +5,9 @@ first-time FaceNet conversion.
 
 FaceNet (CASIA-WebFace) is timed under the settings tried for the course's goal of at least
 25 images/s on two CPU cores: plain ``torch.no_grad``, ``torch.inference_mode`` (what
-``faceleak.embed.embed_faces`` uses), channels-last memory, and one vs all threads. dlib's
+``faceleak.vision.embed.embed_faces`` uses), channels-last memory, and one vs all threads. dlib's
 ResNet is timed in-process (one core) and with one worker process per core (what
-``faceleak.dlib_resnet`` does for batches of 8 or more). The conversion is timed into a
+``faceleak.vision.dlib_resnet`` does for batches of 8 or more). The conversion is timed into a
 scratch ``TORCH_HOME``. Figures are printed; nothing is asserted (speed is not a test).
 """
 
@@ -29,7 +29,7 @@ def _rate(n: int, seconds: float) -> float:
 
 
 def time_facenet(images: np.ndarray, batch: int = 32) -> dict:
-    from faceleak import models
+    from faceleak.vision import models
 
     model, spec = models.get_backbone("facenet-casia", device="cpu")
     out = {}
@@ -60,7 +60,7 @@ def time_facenet(images: np.ndarray, batch: int = 32) -> dict:
 
 
 def time_dlib(images: np.ndarray) -> dict:
-    from faceleak import dlib_resnet, models
+    from faceleak.vision import dlib_resnet, models
 
     model, spec = models.get_backbone("dlib-resnet")
     x = spec.prepare(images)
@@ -77,7 +77,7 @@ def time_dlib(images: np.ndarray) -> dict:
 
 
 def time_conversion() -> float:
-    from faceleak import pretrained
+    from faceleak.vision import pretrained
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["TORCH_HOME"] = home
@@ -89,7 +89,7 @@ def time_conversion() -> float:
 
 
 def main(argv=None) -> int:
-    from faceleak import recognizers
+    from faceleak.experiments import recognizers
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=96, help="photos to embed per setting")

@@ -5,14 +5,14 @@ Usage: python scripts/make_compact_yale.py [CroppedYale folder]
 Run from the repository root. Writes src/faceleak/resources/yale_compact.zip (every cropped
 image as a 64x56 PNG, the scan report, the citation and terms) and
 src/faceleak/resources/yale_manifest.json (SHA-256 of every file of the full set, used by
-`faceleak.data.download` to verify a fresh download).
+`faceleak.vision.data.download` to verify a fresh download).
 """
 
 import json
 import sys
 from pathlib import Path
 
-from faceleak import data
+from faceleak.vision import data
 
 root = Path(sys.argv[1]) if len(sys.argv) > 1 else data.locate_data(prefer="shared").path
 resources = Path("src/faceleak/resources")

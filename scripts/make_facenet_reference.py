@@ -1,7 +1,7 @@
 """Record OpenCV's FaceNet CASIA-WebFace embeddings of eight Extended Yale B faces.
 
 ``tests/test_pretrained.py`` checks that the checkpoint converted by
-:mod:`faceleak.pretrained` computes the same embeddings as the original frozen TensorFlow
+:mod:`faceleak.vision.pretrained` computes the same embeddings as the original frozen TensorFlow
 graph. Where OpenCV 4.x (which can run that graph) is installed it compares live; elsewhere
 it compares with the embeddings this script recorded once, with OpenCV, in
 ``tests/data/facenet_casia_reference.npz`` (names, embeddings, OpenCV version, graph SHA-256).
@@ -38,16 +38,16 @@ REFERENCE_NAMES = (
 def reference_inputs():
     """The eight faces as FaceNet's input tensor (8, 3, 160, 160), as the labs prepare them.
 
-    Full-resolution 192x168 crops from :func:`faceleak.data.load_faces`, through
-    :data:`faceleak.models.FACENET_SPEC` (edge-padded to square, resized to 160x160, gray
+    Full-resolution 192x168 crops from :func:`faceleak.vision.data.load_faces`, through
+    :data:`faceleak.vision.models.FACENET_SPEC` (edge-padded to square, resized to 160x160, gray
     repeated to RGB, ``(x - 127.5) / 128``).
 
     Raises
     ------
-    faceleak.data.DataError
+    faceleak.vision.data.DataError
         If only the embedded 64x56 compact copy of the data set is available.
     """
-    from faceleak import data, models
+    from faceleak.vision import data, models
 
     subjects = sorted({name.split("_")[0] for name in REFERENCE_NAMES})
     faces = data.load_faces((192, 168), subjects=subjects)
@@ -75,7 +75,7 @@ def opencv_net(path: Path | str | None = None):
     import cv2
     from tensorboard.compat.proto import graph_pb2
 
-    from faceleak import pretrained
+    from faceleak.vision import pretrained
 
     path = Path(path) if path is not None else pretrained.facenet_graph_path()
     graph = graph_pb2.GraphDef()
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                      'pip install "opencv-python-headless<5"')
     import cv2
 
-    from faceleak import pretrained
+    from faceleak.vision import pretrained
 
     graph = pretrained.facenet_graph_path()
     # Validates the graph (and its SHA-256) before OpenCV sees it.

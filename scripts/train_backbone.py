@@ -2,10 +2,10 @@
 
 A backbone is trained only on the training subjects of ``split_subjects(seed=SPLIT)`` (28
 of the 38 subjects), with the sizes of the chosen mode and the variant's recipe and preprocessing
-(``faceleak.models.YALE_VARIANTS``: the default ``yale-cosface`` uses
-``faceleak.train.TRAIN_CONFIGS``, a two-network ensemble with light mixing;
+(``faceleak.vision.models.YALE_VARIANTS``: the default ``yale-cosface`` uses
+``faceleak.vision.train.TRAIN_CONFIGS``, a two-network ensemble with light mixing;
 ``yale-cosface-single`` and ``yale-cosface-plain`` the one-network
-``faceleak.train.SINGLE_NETWORK_CONFIGS``).
+``faceleak.vision.train.SINGLE_NETWORK_CONFIGS``).
 
 Usage::
 
@@ -37,7 +37,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from faceleak import config, models
+from faceleak import config
+from faceleak.vision import models
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from faceleak import config, data, gan, inversion, models
+    from faceleak import config, experiments
+    from faceleak.privacy import gan
+    from faceleak.vision import data, models
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -62,15 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(cache_path, target)
         print(f"GAN: copied to {target} ({target.stat().st_size / 1e6:.2f} MB)")
 
-    t2_cfg = inversion.type2_config(args.mode)
-    from faceleak import train
+    t2_cfg = experiments.type2_config(args.mode)
+    from faceleak.vision import train
 
     t2_key = train.cache_key(t2_cfg, 1, split.train)
     t2_path = config.cache_dir() / "inversion" / f"type2-{t2_key}.pt"
     if args.retrain and t2_path.is_file():
         t2_path.unlink()
     start = time.perf_counter()
-    inversion.load_type2_backbone(split.train, faces.images, faces.labels, mode=args.mode)
+    experiments.load_type2_backbone(split.train, faces.images, faces.labels, mode=args.mode)
     print(f"type II embedder: {time.perf_counter() - start:.0f} s -> {t2_path}")
     if not args.no_copy:
         target = gan.packaged_gan_path(args.mode, 1).with_name(f"type2-{args.mode}-seed1.pt")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from faceleak import attack_metrics as am
+from faceleak.privacy import attack_metrics as am
 
 
 def test_far_label():
@@ -36,7 +36,7 @@ def test_threshold_is_the_lowest_admissible(far):
 
 
 def test_threshold_agrees_with_sklearn_roc():
-    from faceleak import metrics
+    from faceleak.vision import metrics
 
     rng = np.random.default_rng(1)
     imp, gen = rng.normal(0, 0.1, 4000), rng.normal(0.5, 0.2, 300)

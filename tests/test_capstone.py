@@ -3,7 +3,7 @@
 FaceFable Ltd. is invented for teaching. These tests check that its terms and its evidence
 ledger behave as the chapter says: the ToS analyser flags the clause kinds planted in the
 terms and stays silent on the benign ones, the ledger loads and validates in the schema of
-``faceleak.risk``, and the evidence-only rating is milder than the blog post's claims taken at
+``faceleak.legal.risk``, and the evidence-only rating is milder than the blog post's claims taken at
 face value, while the documents the chapter asks for would move it further.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from faceleak import risk, tos
+from faceleak.legal import risk, tos
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPSTONE = resources.files("faceleak").joinpath("resources", "capstone")

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from faceleak import compat
+from faceleak.vision import compat
 
 
 def reference_nms(boxes, scores, threshold):

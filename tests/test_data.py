@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import write_pgm
-from faceleak import data
+from faceleak.vision import data
 
 # ---------------------------------------------------------------- parsing names and files
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from faceleak import defenses, probes
+from faceleak.privacy import defenses, probes
 
 
 def synthetic(n_subjects=16, per_subject=30, dim=32, seed=0):

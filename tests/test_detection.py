@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceleak import data, detection
+from faceleak.vision import data, detection
 
 
 @pytest.fixture(scope="module")

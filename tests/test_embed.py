@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from faceleak import data, embed, models, train
+from faceleak.vision import data, embed, models, train
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from faceleak import attack_metrics as am
-from faceleak import gan, inversion
-from faceleak.models import InputSpec
+from faceleak import experiments
+from faceleak.privacy import attack_metrics as am
+from faceleak.privacy import attacks, gan
+from faceleak.vision.models import InputSpec
 
 SIZE = (16, 16)
 SPEC = InputSpec(size=SIZE, channels=1, offset=0.0, scale=255.0, pad_to_square=False,
@@ -39,11 +40,11 @@ def tiny_gan_config(**kw) -> gan.GanConfig:
     return gan.GanConfig(**base)
 
 
-def tiny_cfg(**kw) -> inversion.InversionConfig:
+def tiny_cfg(**kw) -> attacks.InversionConfig:
     base = {"decoder_width": 16, "decoder_steps": 30, "decoder_id_steps": 5, "decoder_batch": 8,
             "gradient_steps": 30, "gan_steps": 30, "mapping_steps": 50}
     base.update(kw)
-    return inversion.InversionConfig(**base)
+    return attacks.InversionConfig(**base)
 
 
 @pytest.fixture()
@@ -51,21 +52,21 @@ def problem():
     rng = np.random.default_rng(0)
     images = rng.random((12, *SIZE)).astype(np.float32)
     model = TinyEmbedder().eval()
-    targets = inversion.embed_array(model, SPEC, images)
+    targets = attacks.embed_array(model, SPEC, images)
     return model, images, targets
 
 
 def test_gradient_attack_improves_its_objective(problem):
     model, images, targets = problem
     start = images.mean(0)
-    recon, hist = inversion.gradient_attack(model, SPEC, targets[:4], start, steps=30, lr=0.1,
+    recon, hist = attacks.gradient_attack(model, SPEC, targets[:4], start, steps=30, lr=0.1,
                                             tv_weight=0.01)
     assert recon.shape == (4, *SIZE)
     assert recon.min() >= 0 and recon.max() <= 1
     assert hist[-1] < hist[0]
-    before = am.cosine_to_target(inversion.embed_array(model, SPEC, np.repeat(
+    before = am.cosine_to_target(attacks.embed_array(model, SPEC, np.repeat(
         start[None], 4, 0)), targets[:4]).mean()
-    after = am.cosine_to_target(inversion.embed_array(model, SPEC, recon), targets[:4]).mean()
+    after = am.cosine_to_target(attacks.embed_array(model, SPEC, recon), targets[:4]).mean()
     assert after > before
     # The attack never changes the embedder's weights or their gradient flags.
     assert all(p.requires_grad for p in model.parameters())
@@ -76,7 +77,7 @@ def test_gan_attack_improves_its_objective(problem):
     torch.manual_seed(0)
     g_net = gan.Generator(tiny_gan_config()).eval()
     z0 = np.random.default_rng(1).normal(size=(4, 8)).astype(np.float32)
-    recon, z, hist = inversion.gan_attack(g_net, model, SPEC, targets[:4], z0, steps=30, lr=0.1)
+    recon, z, hist = attacks.gan_attack(g_net, model, SPEC, targets[:4], z0, steps=30, lr=0.1)
     assert recon.shape == (4, *SIZE) and z.shape == (4, 8)
     assert hist[-1] < hist[0]
 
@@ -85,37 +86,37 @@ def test_gan_attack_with_lighting_term(problem):
     model, images, targets = problem
     g_net = gan.Generator(tiny_gan_config()).eval()
     light = np.random.default_rng(0).normal(size=(12, 2)) * 30
-    from_emb = inversion.fit_ridge(targets, light, 1.0)
-    from_pix = inversion.fit_ridge(inversion.pixel_light_features(images), light, 1.0)
+    from_emb = attacks.fit_ridge(targets, light, 1.0)
+    from_pix = attacks.fit_ridge(attacks.pixel_light_features(images), light, 1.0)
     z0 = np.zeros((3, 8), np.float32) + 0.5
-    _, _, hist = inversion.gan_attack(g_net, model, SPEC, targets[:3], z0, steps=20, lr=0.1,
+    _, _, hist = attacks.gan_attack(g_net, model, SPEC, targets[:3], z0, steps=20, lr=0.1,
                                       light_weight=1.0, light_from_emb=from_emb,
                                       light_from_pixels=from_pix)
     assert hist[-1] < hist[0]
     with pytest.raises(ValueError):
-        inversion.gan_attack(g_net, model, SPEC, targets[:3], z0, light_weight=1.0)
+        attacks.gan_attack(g_net, model, SPEC, targets[:3], z0, light_weight=1.0)
 
 
 def test_decoder_training_improves_and_reconstructs(problem):
     model, images, targets = problem
-    dec, hist = inversion.train_decoder(images, targets, model, SPEC, tiny_cfg(), seed=0,
+    dec, hist = attacks.train_decoder(images, targets, model, SPEC, tiny_cfg(), seed=0,
                                         device="cpu", log=None)
     assert np.mean(hist["pixel"][-5:]) < np.mean(hist["pixel"][:5])
     assert len(hist["id"]) == 5
-    out = inversion.decoder_attack(dec, targets[:3])
+    out = attacks.decoder_attack(dec, targets[:3])
     assert out.shape == (3, *SIZE) and np.all((out >= 0) & (out <= 1))
 
 
 def test_mapper_and_sampling(problem):
     model, _, _ = problem
     g_net = gan.Generator(tiny_gan_config()).eval()
-    z, x = inversion.sample_gan(g_net, 40, seed=0, batch_size=16, device="cpu")
+    z, x = attacks.sample_gan(g_net, 40, seed=0, batch_size=16, device="cpu")
     assert z.shape == (40, 8) and x.shape == (40, *SIZE)
     # A learnable relation (embedding linear in z) must be fitted: the loss falls.
     e = z @ np.random.default_rng(2).normal(size=(8, 6)).astype(np.float32)
-    mapper, hist = inversion.train_mapper(e, z, steps=60, device="cpu")
+    mapper, hist = attacks.train_mapper(e, z, steps=60, device="cpu")
     assert np.mean(hist[-5:]) < 0.5 * np.mean(hist[:5])
-    walk = inversion.interpolate_latents(g_net, z[0], z[1], n=5)
+    walk = attacks.interpolate_latents(g_net, z[0], z[1], n=5)
     assert walk.shape == (5, *SIZE)
 
 
@@ -149,7 +150,7 @@ def test_fit_ridge_matches_sklearn():
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(50, 5)), rng.normal(size=(50, 2))
-    ours = inversion.fit_ridge(x, y, 2.0)
+    ours = attacks.fit_ridge(x, y, 2.0)
     ref = Ridge(alpha=2.0).fit(x, y)
     np.testing.assert_allclose(ours(x), ref.predict(x), atol=1e-8)
     xt = torch.as_tensor(x, dtype=torch.float64)
@@ -158,30 +159,30 @@ def test_fit_ridge_matches_sklearn():
 
 def test_frozen_restores_state(problem):
     model = problem[0].train()
-    with inversion.frozen(model):
+    with attacks.frozen(model):
         assert not model.training
         assert not any(p.requires_grad for p in model.parameters())
     assert model.training and all(p.requires_grad for p in model.parameters())
 
 
 def test_validate_heldout():
-    assert inversion._validate_heldout(None, ["b", "a"]) == ["a", "b"]
-    assert inversion._validate_heldout(["a"], ["a", "b"]) == ["a"]
+    assert experiments._validate_heldout(None, ["b", "a"]) == ["a", "b"]
+    assert experiments._validate_heldout(["a"], ["a", "b"]) == ["a"]
     with pytest.raises(ValueError, match="subset"):
-        inversion._validate_heldout(["c"], ["a", "b"])
+        experiments._validate_heldout(["c"], ["a", "b"])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_attacks_on_cuda(problem):
     model, images, targets = problem
     model = model.cuda()
-    recon, _ = inversion.gradient_attack(model, SPEC, targets[:2], images.mean(0), steps=2)
+    recon, _ = attacks.gradient_attack(model, SPEC, targets[:2], images.mean(0), steps=2)
     assert isinstance(recon, np.ndarray)
 
 
 def test_attacks_respect_the_model_device(problem):
     model, images, targets = problem
-    recon, _ = inversion.gradient_attack(model, SPEC, targets[:2], images.mean(0), steps=2,
+    recon, _ = attacks.gradient_attack(model, SPEC, targets[:2], images.mean(0), steps=2,
                                          device="cpu")
     assert isinstance(recon, np.ndarray) and recon.dtype == np.float32
 
@@ -191,7 +192,7 @@ def test_attacks_respect_the_model_device(problem):
 
 def test_packaged_generator_matches_its_key_and_retrains_alike():
     """The committed DCGAN: right key, small, makes varied faces; a brief retrain agrees."""
-    from faceleak import data, models
+    from faceleak.vision import data, models
 
     path = gan.packaged_gan_path("quick", 0)
     if not path.is_file():
@@ -201,7 +202,7 @@ def test_packaged_generator_matches_its_key_and_retrains_alike():
     _, split, _ = models.yale_training_plan("quick", 0, 0)
     assert ckpt["key"] == gan.gan_key(gan.gan_config("quick"), 0, split.train)
     g_net = gan.generator_from_checkpoint(ckpt)
-    _, faces = inversion.sample_gan(g_net, 16, seed=0, device="cpu")
+    _, faces = attacks.sample_gan(g_net, 16, seed=0, device="cpu")
     assert faces.shape == (16, 64, 56)
     assert faces.std(0).mean() > 0.02  # not collapsed to one image
     # Retrain briefly with the recorded seed: the first losses follow the same path.
@@ -234,20 +235,20 @@ def fake_summary() -> dict:
         azimuth=np.zeros(2), elevation=np.zeros(2))
     return {"backbone": "yale-cosface", "mode": "quick", "seed": 3,
             "heldout_subjects": ["yaleB01"], "attacks": {a: dict(entry) for a in
-                                                          inversion.ATTACKS}}
+                                                          attacks.ATTACKS}}
 
 
 def test_validate_summary():
     summary = fake_summary()
-    inversion.validate_summary(summary)
+    experiments.validate_summary(summary)
     broken = json.loads(json.dumps(summary))
     del broken["attacks"]["gan"]["ssim"]
     with pytest.raises(ValueError, match="ssim"):
-        inversion.validate_summary(broken)
+        experiments.validate_summary(broken)
 
 
 def test_cli_writes_the_schema(tmp_path, monkeypatch):
-    from faceleak import cli_inversion
+    from faceleak.cli import inversion as cli_inversion
 
     calls = {}
 
@@ -255,7 +256,7 @@ def test_cli_writes_the_schema(tmp_path, monkeypatch):
         calls.update(mode=mode, seed=seed, heldout=heldout_subjects, backbone=backbone)
         return fake_summary()
 
-    monkeypatch.setattr(inversion, "reproduce_inversion", fake)
+    monkeypatch.setattr(experiments.inversion, "reproduce_inversion", fake)
     parser = argparse.ArgumentParser(prog="faceleak")
     reproduce = parser.add_subparsers(dest="command").add_parser("reproduce")
     cli_inversion.add_inversion_command(reproduce.add_subparsers(dest="experiment"))
@@ -266,16 +267,16 @@ def test_cli_writes_the_schema(tmp_path, monkeypatch):
     assert calls == {"mode": "quick", "seed": 3, "heldout": ["yaleB01", "yaleB02"],
                      "backbone": "yale-cosface"}
     written = json.loads(out.read_text())
-    inversion.validate_summary(written)
+    experiments.validate_summary(written)
     for attack in ("decoder", "gradient", "gan"):
-        assert set(inversion.REQUIRED_ATTACK_KEYS) <= set(written["attacks"][attack])
+        assert set(experiments.REQUIRED_ATTACK_KEYS) <= set(written["attacks"][attack])
     with pytest.raises(SystemExit):
         parser.parse_args(["reproduce", "inversion", "--heldout-subjects", "bob"])
 
 
 def test_run_inversion_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch):
     """The whole pipeline with an untrained stand-in backbone and a few steps per attack."""
-    from faceleak import models, train
+    from faceleak.vision import models, train
 
     if not gan.packaged_gan_path("quick", 0).is_file():
         pytest.skip("no committed generator")
@@ -284,16 +285,16 @@ def test_run_inversion_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch)
     net = train.YaleFaceNet(train.train_config("quick")).eval()
     monkeypatch.setattr(models, "get_backbone",
                         lambda *a, **k: (net, models.yale_spec(net)))
-    cfg = inversion.InversionConfig(target_lights=((0, 0),), n_gan_samples=64, decoder_width=16,
+    cfg = attacks.InversionConfig(target_lights=((0, 0),), n_gan_samples=64, decoder_width=16,
                                     decoder_steps=3, decoder_id_steps=2, mapping_steps=3,
                                     gradient_steps=2, gan_steps=2)
     _, split, _ = models.yale_training_plan("quick", 0, 0)
     heldout = list(split.heldout[:2])
-    run = inversion.run_inversion("quick", 0, heldout, cfg=cfg, log=None)
-    inversion.validate_summary(run.metrics)
+    run = experiments.run_inversion("quick", 0, heldout, cfg=cfg, log=None)
+    experiments.validate_summary(run.metrics)
     assert run.metrics["heldout_subjects"] == heldout and run.metrics["n_targets"] == 2
     assert set(run.recon) == {"decoder", "gradient", "gan", "gan_init"}
     assert all(v.shape == (2, 64, 56) for v in run.recon.values())
     json.dumps(run.metrics)
-    again = inversion.run_inversion("quick", 0, heldout, cfg=cfg, log=None)  # from the cache
+    again = experiments.run_inversion("quick", 0, heldout, cfg=cfg, log=None)  # from the cache
     assert again.metrics == run.metrics and again.generator is not None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
-from faceleak import metrics
+from faceleak.vision import metrics
 
 
 def test_pairs_enumerates_each_unordered_pair_once():

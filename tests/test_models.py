@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from faceleak import config, data, embed, metrics, models, scoring, train
+from faceleak import config
+from faceleak.vision import data, embed, metrics, models, scoring, train
 
 
 @pytest.fixture(scope="module")

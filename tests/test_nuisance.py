@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from skimage.filters import laplace
 
-from faceleak import data, nuisance
+from faceleak.experiments import nuisance
+from faceleak.vision import data
 
 
 def smooth_image(shape=(64, 56), seed=0) -> np.ndarray:
@@ -311,7 +312,7 @@ def test_run_nuisance_dial_end_to_end_with_the_course_backbone(small_faces, cach
     assert rows["rotation"]["chance_mean"] < 0.05
     assert 0 <= rows["rotation"]["leakage_ratio_n"] <= 2
 
-    from faceleak import viz_nuisance
+    from faceleak.viz import nuisance as viz_nuisance
 
     fig = viz_nuisance.dial_figure(result["rows"])
     ax = fig.axes[0]

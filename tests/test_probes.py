@@ -6,7 +6,7 @@ from scipy import stats
 from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 
-from faceleak import probes
+from faceleak.privacy import probes
 
 
 def synthetic(n_subjects=12, per_subject=40, dim=32, signal=3.0, seed=0):

@@ -1,4 +1,4 @@
-"""Tests for faceleak.risk: the claim ledger, the evidence-only scoring rule and the report."""
+"""Tests for faceleak.legal.risk: the claim ledger, the evidence-only scoring rule, the report."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from faceleak import risk
+from faceleak.legal import risk
 
 LEDGER = risk.load_ledger()
 VENDORS = [v.id for v in LEDGER.vendors]
@@ -37,9 +37,9 @@ def _index(ledger: risk.Ledger, vendor: str, weights=None) -> float:
 
 def test_risk_imports_without_torch_or_plotting():
     code = (
-        "import sys, faceleak.risk\n"
+        "import sys, faceleak.legal.risk\n"
         "bad = [m for m in ('torch', 'faceleak.viz', 'faceleak.widgets', 'faceleak.cli',"
-        " 'faceleak.viz_risk', 'faceleak.widgets_risk', 'matplotlib', 'ipywidgets')"
+        " 'faceleak.viz.risk', 'faceleak.widgets.risk', 'matplotlib', 'ipywidgets')"
         " if m in sys.modules]\n"
         "assert not bad, bad\n"
     )
@@ -301,9 +301,9 @@ def test_tos_labels_become_contractual_claims():
 
 
 def test_tos_text_path_when_analyzer_exists():
-    tos = pytest.importorskip("faceleak.tos")
+    tos = pytest.importorskip("faceleak.legal.tos")
     if not hasattr(tos, "analyze"):
-        pytest.skip("faceleak.tos.analyze not available yet")
+        pytest.skip("faceleak.legal.tos.analyze not available yet")
     text = (
         "You grant us a perpetual, irrevocable licence to your content. We may use your inputs "
         "to train our models. Any dispute will be resolved by binding arbitration."
@@ -338,14 +338,14 @@ def test_figures_and_widget_build():
     import matplotlib
 
     matplotlib.use("Agg")
-    from faceleak import viz_risk
+    from faceleak.viz import risk as viz_risk
 
     fig = viz_risk.plot_scorecard(LEDGER)
     assert "Vendor scorecard" in fig._suptitle.get_text()
     viz_risk.plot_movers(risk.score_vendor(LEDGER, "huggingface"))
     viz_risk.plot_sensitivity({"x": risk.sensitivity_dirichlet(LEDGER, "higgsfield", n=50)})
     pytest.importorskip("ipywidgets")
-    from faceleak import widgets_risk
+    from faceleak.widgets import risk as widgets_risk
 
     w = widgets_risk.scorecard_widget(LEDGER)
     assert w.children

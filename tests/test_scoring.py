@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import cosine_similarity
 
-from faceleak import metrics, scoring
+from faceleak.vision import metrics, scoring
 
 
 def _people(n_people: int, per_person: int, dim: int, nuisance: float, seed: int):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faceleak import tos
+from faceleak.legal import tos
 
 # label -> (positive, negative (unrelated or near-miss), negated)
 CASES = {
@@ -310,7 +310,7 @@ def test_import_is_light() -> None:
     import sys
 
     code = (
-        "import sys, faceleak.tos; "
+        "import sys, faceleak.legal.tos; "
         "bad = [m for m in ('torch', 'IPython', 'ipywidgets', 'faceleak.viz', 'faceleak.cli') "
         "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from faceleak import cli_tos, tos
+from faceleak.cli import tos as cli_tos
+from faceleak.legal import tos
 
 
 def _run(argv: list[str], monkeypatch: pytest.MonkeyPatch, stdin: bytes | None = None) -> int:

@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-from faceleak import viz_leakage  # noqa: E402
+from faceleak.viz import leakage as viz_leakage  # noqa: E402
 
 
 def test_penalty_curves_draw_held_out_and_cv_lines_on_a_log_axis():

@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 
-from faceleak import compat, models
+from faceleak.vision import compat, models
 
 
 @pytest.fixture()

@@ -5,9 +5,13 @@ Importing the package is cheap and needs no torch: each submodule imports what i
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from faceleak import _moved
+
+__version__ = "0.2.0"
 
 __all__ = ["__version__", "describe_run"]
+
+_moved.install()  # the 0.1 import paths, for one release
 
 
 def describe_run(backbone: str | None = None, mode: str | None = None) -> str:
@@ -20,7 +24,8 @@ def describe_run(backbone: str | None = None, mode: str | None = None) -> str:
     mode
         Explicit run mode; by default ``FACELEAK_MODE`` or the CUDA-based default.
     """
-    from . import config, data
+    from faceleak import config
+    from faceleak.vision import data
 
     lines = [f"faceleak {__version__}"]
     resolved = config.run_mode(mode)

@@ -6,7 +6,7 @@ the sizes meant for a GPU (Colab). The mode comes from ``FACELEAK_MODE`` and def
 ``full`` only when CUDA is available.
 
 This module imports torch lazily, so that the torch-free parts of the package
-(``faceleak.tos``, ``faceleak.risk``) can use it on a machine without torch.
+(``faceleak.legal.tos``, ``faceleak.legal.risk``) can use it on a machine without torch.
 """
 
 from __future__ import annotations

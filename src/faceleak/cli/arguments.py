@@ -1,0 +1,39 @@
+"""Arguments shared by the ``reproduce`` commands, with one meaning each, and their output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def heldout_list(text: str) -> list[str]:
+    """Parse ``yaleB03,yaleB11`` into a list; an argparse type with a clear error."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if not (n.startswith("yaleB") and n[5:].isdigit() and len(n) == 7)]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(
+            f"expected subject names such as yaleB03,yaleB11; got {text!r}")
+    return names
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=["quick", "full"], default=None,
+                        help="run mode (default: FACELEAK_MODE, else full with CUDA, else quick)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subject split")
+    parser.add_argument("--heldout-subjects", type=heldout_list, default=None,
+                        metavar="yaleB03,yaleB11,...",
+                        help="explicit held-out subjects (overrides the seeded draw)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="write the result as JSON to PATH ('-' for standard output)")
+
+
+def write_result(result: dict, path: Path | None) -> None:
+    text = json.dumps(result, indent=1, ensure_ascii=False)
+    if path is None or str(path) == "-":
+        print(text)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+    print(f"wrote {path}", file=sys.stderr)

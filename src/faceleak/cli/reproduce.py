@@ -1,0 +1,72 @@
+"""``python -m faceleak reproduce leakage|inversion|defences``: the experiments of the labs."""
+
+from __future__ import annotations
+
+import argparse
+
+from faceleak.cli.arguments import add_common_arguments, write_result
+
+
+def _run_leakage(args: argparse.Namespace) -> int:
+    from faceleak.experiments import leakage
+
+    result = leakage.reproduce_leakage(mode=args.mode, seed=args.seed,
+                                         heldout_subjects=args.heldout_subjects,
+                                         backbone=args.backbone, progress=True,
+                                         n_splits=args.splits)
+    write_result(result, args.json)
+    return 0
+
+
+def _run_defences(args: argparse.Namespace) -> int:
+    from faceleak.experiments import defences
+
+    result = defences.reproduce_defences(mode=args.mode, seed=args.seed,
+                                          heldout_subjects=args.heldout_subjects,
+                                          backbone=args.backbone,
+                                          inversion=not args.no_inversion)
+    write_result(result, args.json)
+    return 0
+
+
+def _backbone_names() -> list[str]:
+    from faceleak.vision.models import BACKBONES
+
+    return list(BACKBONES)
+
+
+def add_reproduce_parser(commands) -> None:
+    """Register ``reproduce`` and its experiments on the top-level sub-parsers."""
+    parser = commands.add_parser("reproduce", help="run a lab's experiment and write its JSON")
+    experiments = parser.add_subparsers(dest="experiment", required=True)
+    leakage = experiments.add_parser(
+        "leakage", help="Chapter 2: how much light direction identity embeddings leak")
+    add_common_arguments(leakage)
+    leakage.add_argument("--backbone", default="yale-cosface", choices=_backbone_names(),
+                         help="embedding backbone: a real recognizer (facenet-casia, "
+                              "dlib-resnet) or the course's own (default yale-cosface)")
+    leakage.add_argument("--splits", type=int, default=None, metavar="K",
+                         help="subject splits for the intervals (default: 5 for a real "
+                              "recognizer, 1 for a course network, which is trained per split)")
+    leakage.set_defaults(func=_run_leakage)
+    defences = experiments.add_parser(
+        "defences", help="Chapter 4: template protections on utility, leakage and inversion")
+    add_common_arguments(defences)
+    defences.add_argument("--backbone", default="yale-cosface-plain", choices=_backbone_names(),
+                          help="embedding backbone (default: yale-cosface-plain, which leaks)")
+    defences.add_argument("--no-inversion", action="store_true",
+                          help="skip the (slower) inversion axis")
+    defences.set_defaults(func=_run_defences)
+    for register in _more_experiments():
+        register(experiments)
+
+
+def _more_experiments():
+    found = []
+    try:
+        from faceleak.cli.inversion import add_inversion_command
+    except ImportError:
+        pass
+    else:
+        found.append(add_inversion_command)
+    return found

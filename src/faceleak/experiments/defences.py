@@ -1,0 +1,365 @@
+"""Chapter 4's experiment: every defence measured on utility, leakage and inversion.
+
+:func:`reproduce_defences` is what Lab 4 and ``python -m faceleak reproduce defences`` call.
+The defences themselves are in :mod:`faceleak.privacy.defenses`; the attacks in
+:mod:`faceleak.privacy.attacks`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from faceleak import config
+from faceleak.experiments import common
+from faceleak.privacy import probes
+from faceleak.vision import data
+
+#: The sweep of every defence: name -> strengths (iterations, bits, noise scale, dimensions).
+DEFENCE_SWEEP: dict[str, tuple[float, ...]] = {
+    "nuisance": (1, 2, 4, 8, 16),
+    "biohash": (64, 32, 16, 8),
+    "noise": (0.25, 0.5, 1.0, 2.0, 4.0),
+    "pca": (48, 32, 16, 8, 4),
+    "pca-q4": (32, 16, 8),
+    "scale": (3.0,),
+}
+
+
+def defence_sweep(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                  sweep: dict[str, tuple[float, ...]] | None = None, seed: int = 0,
+                  kinds: tuple[str, ...] = ("linear", "mlp"), inverter=None) -> list[dict]:
+    """Evaluate every defence at every strength on one split (see :mod:`faceleak.privacy.defenses`).
+
+    The first row is the unprotected baseline (``defence == "none"``). ``inverter``, when
+    given, is called as ``inverter(protected, defence_row)`` and returns a dict of inversion
+    metrics that is merged into the row.
+    """
+    from faceleak.privacy import defenses
+
+    train, test = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    rows = []
+    baseline = defenses.NoiseDefence(strength=0.0, name="none")
+    plan = [("none", baseline)] + [
+        (name, defenses.make_defence(name, s, seed))
+        for name, strengths in (sweep or DEFENCE_SWEEP).items() for s in strengths]
+    for short, defence in plan:
+        row = defenses.evaluate(defence, embedding, light, faces.subjects, train, test, kinds,
+                                seed)
+        row["defence_id"] = short
+        if inverter is not None:
+            row.update(inverter(defence.transform(embedding), row))
+        rows.append(row)
+    return rows
+
+
+def biohash_key_scenarios(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                          n_bits: int = 64, seed: int = 0) -> dict:
+    """BioHash against three attackers: key stolen, key unknown, and cross-key linkage.
+
+    * stolen key: the attacker makes protected templates of auxiliary people with the
+      victim's key and trains the light probe on them;
+    * unknown key: the attacker trains on templates made with a key of their own;
+    * linkability: EER of same-person comparisons across two keys (0.5 = unlinkable).
+    """
+    from faceleak.privacy import defenses
+
+    train, test = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    victim = defenses.BioHash(key=1000 + seed, n_bits=n_bits).fit(embedding[train])
+    attacker = defenses.BioHash(key=2000 + seed, n_bits=n_bits).fit(embedding[train])
+    stolen = defenses.leakage(victim.transform(embedding[train]), light[train],
+                              victim.transform(embedding[test]), light[test], ("linear",), seed,
+                              faces.subjects[train])
+    unknown = defenses.leakage(attacker.transform(embedding[train]), light[train],
+                               victim.transform(embedding[test]), light[test], ("linear",), seed,
+                               faces.subjects[train])
+    link = defenses.cross_key_linkability(embedding[test], faces.subjects[test], 1000 + seed,
+                                          2000 + seed, n_bits, fit_features=embedding[train])
+    zeros = np.zeros((len(faces), 1))
+    chance, _ = probes.cross_subject(zeros, faces.azimuth, train, test, "regression", "chance")
+    chance_cls, _ = probes.cross_subject(zeros, probes.lighting_class(faces.azimuth), train,
+                                         test, "classification", "chance")
+    return {"n_bits": n_bits, "stolen_key": stolen, "unknown_key": unknown, **link,
+            "chance_azimuth_mae_deg": chance.mae,
+            "chance_lighting_class_accuracy": chance_cls.accuracy}
+
+
+def reproduce_defences(mode: str | None = None, seed: int = 0,
+                       heldout_subjects: Sequence[str] | None = None,
+                       backbone: str = "yale-cosface-plain", inversion: bool = True) -> dict:
+    """Chapter 4's measurements: every defence on utility, leakage and inversion.
+
+    Returns a JSON-serialisable dict with the sweep rows (inversion by the adaptive linear
+    decoder), the best operating point of each defence at an EER loss of at most 0.02,
+    Chapter 3's decoder retrained with no defence and at the best operating point
+    (:func:`best_protection`), Chapter 3's GAN attack through every operating point within
+    the budget whose defence is differentiable (:func:`gan_inverter`; both ``None`` with
+    ``inversion=False``), and the BioHash key scenarios.
+    """
+    from faceleak.privacy import defenses
+
+    start = time.perf_counter()
+    resolved = config.run_mode(mode)
+    faces = data.load_faces(config.settings(resolved).image_size)
+    split = common.make_split(faces, seed, heldout_subjects)
+    embedding = common.backbone_features(faces, split, backbone, resolved, seed)
+    inverter = (_default_inverter(faces, split, backbone, resolved, embedding) if inversion
+                else None)
+    rows = defence_sweep(faces, split, embedding, seed=seed, inverter=inverter)
+    baseline_eer = rows[0]["eer"]
+    points = defenses.best_operating_points(rows[1:], baseline_eer, 0.02,
+                                            "lighting_class_accuracy")
+    decoder_rows = gan_rows = None
+    if inversion:
+        best = best_protection(points)
+        decoder_rows = operating_point_inversion(
+            faces, split, embedding, [best] if best else [],
+            decoder_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+        gan_rows = operating_point_inversion(
+            faces, split, embedding, protections_within_budget(points),
+            gan_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+    return common.jsonable({
+        "backbone": backbone, "mode": resolved, "seed": seed,
+        "heldout_subjects": list(split.heldout), "data": faces.source.describe(),
+        "baseline": rows[0], "sweep": rows,
+        "operating_points": points,
+        "decoder_at_operating_points": decoder_rows,
+        "gan_at_operating_points": gan_rows,
+        "biohash_keys": biohash_key_scenarios(faces, split, embedding,
+                                              min(64, embedding.shape[1]), seed),
+        "seconds": round(time.perf_counter() - start, 1),
+    })
+
+
+def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                     model, spec, far: float):
+    """How the defence sweep scores reconstructions of the held-out subjects.
+
+    A reconstruction succeeds when the *unprotected* matcher accepts it against the target's
+    own embedding, or against another photo of the same person, at ``far`` (threshold from
+    the held-out subjects' real impostor pairs).
+
+    Returns
+    -------
+    judge, test_idx
+        ``judge(reconstructions) -> dict`` of metrics, and the held-out rows it expects.
+    """
+    from faceleak.privacy import attack_metrics
+    from faceleak.vision import embed
+
+    _, test = split.masks(faces.subjects)
+    test_idx = np.flatnonzero(test)
+    base = embedding[test_idx]
+    subjects = faces.subjects[test_idx]
+    threshold = attack_metrics.threshold_at_far(attack_metrics.impostor_scores(base, subjects),
+                                                far)
+    label = attack_metrics.far_label(far)
+
+    def judge(recon: np.ndarray, positions: np.ndarray | None = None) -> dict:
+        """Score reconstructions of the held-out rows (or of ``test_idx[positions]``)."""
+        pos = np.arange(len(test_idx)) if positions is None else np.asarray(positions)
+        recon = np.clip(np.asarray(recon, np.float32), 0, 1)
+        recon_emb = embed.embed_faces(model, spec, recon, progress=False)
+        others = attack_metrics.other_image_scores(recon_emb, pos, base, subjects)
+        return {
+            f"inversion_success_{label}": attack_metrics.success_rate(recon_emb, base[pos],
+                                                                      threshold),
+            f"inversion_success_other_{label}": attack_metrics.success_other_images(
+                others, threshold),
+            "inversion_ssim": float(np.mean(attack_metrics.ssim(
+                recon, faces.images[test_idx[pos]]))),
+        }
+
+    return judge, test_idx
+
+
+def linear_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
+                    embedding: np.ndarray, mode: str | None = None, far: float = 1e-2,
+                    alpha: float = 1.0):
+    """An adaptive inversion attack for the defence sweep: a linear decoder per defence.
+
+    The attacker holds protected templates and photos of the training subjects, fits a
+    ridge regression from template to pixels, and applies it to the held-out subjects'
+    protected templates. A reconstruction succeeds when the *unprotected* matcher accepts it
+    against another photo of the same person at ``far`` (threshold from the held-out
+    subjects' real impostor pairs). It is weaker than Chapter 3's attacks but cheap enough
+    to retrain for every defence and strength, which is the point of an adaptive attacker;
+    :func:`decoder_inverter` retrains Chapter 3's decoder instead, at the operating points.
+
+    Returns
+    -------
+    callable
+        ``inverter(protected_templates, row) -> dict`` for :func:`defence_sweep`.
+    """
+    from sklearn.linear_model import Ridge
+
+    model, spec = common.split_backbone(backbone, split, mode)
+    judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
+    train, _ = split.masks(faces.subjects)
+    pixels = faces.images.reshape(len(faces), -1)
+
+    def inverter(protected: np.ndarray, row: dict) -> dict:
+        x = np.asarray(protected, dtype=np.float64)
+        decoder = Ridge(alpha=alpha).fit(x[train], pixels[train])
+        recon = decoder.predict(x[test_idx]).reshape(len(test_idx), *faces.images.shape[1:])
+        return judge(recon)
+
+    return inverter
+
+
+def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
+                     embedding: np.ndarray, mode: str | None = None, far: float = 1e-2,
+                     seed: int = 0):
+    """Chapter 3's decoder attack, retrained on protected templates (the adaptive attacker).
+
+    The NbNet-style decoder of :func:`faceleak.privacy.attacks.train_decoder` is trained from the
+    training subjects' *protected* templates to their photos and applied to the held-out
+    subjects' protected templates, scored like :func:`linear_inverter`. It is trained with
+    the pixel loss only: its identity-loss phase needs gradients through the defence, which
+    binarisation and quantisation do not have. About ten times slower than the linear
+    decoder, so the lab runs it with no defence and at the best operating point only.
+    """
+    from faceleak.privacy import attacks
+
+    model, spec = common.split_backbone(backbone, split, mode)
+    judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
+    train, _ = split.masks(faces.subjects)
+    cfg = attacks.inversion_config(mode, decoder_id_steps=0)
+
+    def inverter(protected: np.ndarray, row: dict) -> dict:
+        x = np.asarray(protected, dtype=np.float32)
+        decoder, _ = attacks.train_decoder(faces.images[train], x[train], model, spec, cfg,
+                                             seed=seed, log=None)
+        return judge(attacks.decoder_attack(decoder, x[test_idx]))
+
+    return inverter
+
+
+def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
+                 embedding: np.ndarray, mode: str | None = None, far: float = 1e-2,
+                 seed: int = 0, n_targets: int = 40):
+    """Chapter 3's GAN attack against protected templates, where the defence allows it.
+
+    The attacker knows the defence. The mapping network is retrained from *protected*
+    templates of GAN samples to their latents, and the latents are refined so that the
+    protected template of ``G(z)`` matches the target's, with gradients through the
+    embedder and the defence (:class:`faceleak.privacy.attacks.ProtectedEmbedder`). That needs a
+    differentiable defence (:func:`faceleak.privacy.defenses.linear_form`); for the others the
+    result is ``{"gan_applicable": False}``. ``n_targets`` held-out images, evenly spaced,
+    are attacked (Chapter 3 attacks a similar number).
+
+    The inverter is called as ``inverter(protected, row)`` with the fitted defence in
+    ``row["fitted_defence"]`` (None: no defence), as :func:`operating_point_inversion` does.
+    """
+    import torch
+
+    from faceleak.privacy import attacks, defenses, gan
+
+    resolved = config.run_mode(mode)
+    model, spec = common.split_backbone(backbone, split, resolved)
+    judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
+    train, _ = split.masks(faces.subjects)
+    cfg = attacks.inversion_config(resolved)
+    generator, _ = gan.load_generator(split.train, mode=resolved, seed=0,
+                                      images=faces.images[train],
+                                      data_source=faces.source.kind, log=None)
+    z_samples, x_samples = attacks.sample_gan(generator, cfg.n_gan_samples, seed=seed + 1)
+    e_samples = attacks.embed_array(model, spec, x_samples)
+    positions = np.unique(np.linspace(0, len(test_idx) - 1, n_targets).round().astype(int))
+    dim = embedding.shape[1]
+
+    def inverter(protected: np.ndarray, row: dict) -> dict:
+        fitted = row.get("fitted_defence")
+        form = (np.eye(dim), np.zeros(dim)) if fitted is None else defenses.linear_form(fitted,
+                                                                                         dim)
+        if form is None:
+            return {"gan_applicable": False}
+        weight, bias = form
+        targets = defenses.l2_normalise(np.asarray(protected, np.float64)[test_idx[positions]])
+        sample_templates = defenses.l2_normalise(e_samples @ weight + bias)
+        mapper, _ = attacks.train_mapper(sample_templates, z_samples, cfg.mapping_steps,
+                                           seed=seed)
+        with torch.no_grad():
+            z0 = mapper(torch.as_tensor(targets, dtype=torch.float32)).numpy()
+        attacked = attacks.ProtectedEmbedder(model, weight, bias)
+        images, _, _ = attacks.gan_attack(generator, attacked, spec, targets, z0,
+                                            cfg.gan_steps, cfg.gan_lr, cfg.gan_prior)
+        return {"gan_applicable": True, **judge(images, positions)}
+
+    return inverter
+
+
+def protections_within_budget(points: Sequence[dict]) -> list[dict]:
+    """The operating points inside the EER budget, the useless control (``scale``) aside.
+
+    ``points`` come from :func:`faceleak.privacy.defenses.best_operating_points`.
+    """
+    return [p for p in points if p["ok"] and p.get("defence_id") != "scale"]
+
+
+def best_protection(points: Sequence[dict],
+                    leakage_key: str = "lighting_class_accuracy") -> dict | None:
+    """The operating point with the least leakage among :func:`protections_within_budget`.
+
+    None when no defence qualifies.
+    """
+    ok = protections_within_budget(points)
+    return min(ok, key=lambda p: p[leakage_key]) if ok else None
+
+
+def operating_point_inversion(faces: data.FaceSet, split: data.SubjectSplit,
+                              embedding: np.ndarray, points: Sequence[dict], inverter,
+                              seed: int = 0) -> list[dict]:
+    """Run an (expensive) adaptive inverter on no defence and on each operating point.
+
+    ``points`` are rows of :func:`faceleak.privacy.defenses.best_operating_points` (they carry
+    ``defence_id`` and ``strength``); each defence is refitted on the training subjects
+    exactly as in :func:`defence_sweep`, and handed to the inverter in
+    ``row["fitted_defence"]`` (None for no defence).
+    """
+    from faceleak.privacy import defenses
+
+    train, _ = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    out = [{"defence": "no defence", "strength": float("nan"), "ok": True,
+            **inverter(embedding, {"fitted_defence": None})}]
+    for point in points:
+        defence = defenses.make_defence(point["defence_id"], point["strength"], seed)
+        defence.fit(embedding[train], light[train])
+        out.append({"defence": point["defence"], "strength": point["strength"],
+                    "ok": point["ok"],
+                    **inverter(defence.transform(embedding), {**point, "fitted_defence": defence})})
+    return out
+
+
+def _default_inverter(faces, split, backbone, mode, embedding):
+    """The adaptive inversion attack used in the defence sweep."""
+    return linear_inverter(faces, split, backbone, embedding, mode)
+
+
+def linear_reconstruction(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                          defence_id: str, strength: float, index: int, seed: int = 0,
+                          alpha: float = 1.0) -> np.ndarray:
+    """One held-out image reconstructed by the adaptive linear decoder under a defence.
+
+    ``defence_id`` is a name for :func:`faceleak.privacy.defenses.make_defence` or ``"none"``.
+    """
+    from sklearn.linear_model import Ridge
+
+    from faceleak.privacy import defenses
+
+    train, _ = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    if defence_id == "none":
+        defence = defenses.NoiseDefence(strength=0.0)
+    else:
+        defence = defenses.make_defence(defence_id, strength, seed)
+    protected = defence.fit(embedding[train], light[train]).transform(embedding)
+    pixels = faces.images.reshape(len(faces), -1)
+    decoder = Ridge(alpha=alpha).fit(np.asarray(protected[train], float), pixels[train])
+    recon = decoder.predict(np.asarray(protected[index : index + 1], float))[0]
+    return np.clip(recon, 0, 1).reshape(faces.images.shape[1:])

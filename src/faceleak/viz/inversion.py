@@ -1,0 +1,179 @@
+"""Figures of Lab 3 (matplotlib): reconstructions, success against FAR, the adversarial panel.
+
+Every function takes an :class:`faceleak.experiments.inversion.InversionRun` (or its
+metrics dict) and returns a matplotlib figure or a pandas table; nothing here runs an attack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Display names of the attacks, in the order of every table and figure.
+ATTACK_NAMES: dict[str, str] = {
+    "decoder": "Decoder (black box)",
+    "gradient": "White-box pixels",
+    "gan": "GAN inversion",
+}
+
+
+def _bare(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def pick_targets(run, n_subjects: int = 4, lights: Sequence[tuple[int, int]] | None = None
+                 ) -> np.ndarray:
+    """Indices of targets to show: the first ``n_subjects`` subjects under each light."""
+    subjects = list(dict.fromkeys(run.target_subjects.tolist()))[:n_subjects]
+    keep = np.isin(run.target_subjects, subjects)
+    if lights is not None:
+        pairs = {(int(a), int(e)) for a, e in lights}
+        keep &= np.array([(int(a), int(e)) in pairs for a, e in
+                          zip(run.target_azimuth, run.target_elevation, strict=True)])
+    return np.flatnonzero(keep)
+
+
+def reconstruction_grid(run, index: Sequence[int] | None = None, show_init: bool = False):
+    """Originals (top row) and each attack's reconstruction (rows) for chosen targets.
+
+    Parameters
+    ----------
+    run
+        An :class:`~faceleak.experiments.inversion.InversionRun`.
+    index
+        Targets to show (columns); default :func:`pick_targets`.
+    show_init
+        Add the GAN mapping's output before refinement as an extra row.
+    """
+    import matplotlib.pyplot as plt
+
+    idx = np.asarray(pick_targets(run) if index is None else index)
+    rows = [("Original (held out)", run.originals)]
+    rows += [(ATTACK_NAMES[k], run.recon[k]) for k in ATTACK_NAMES]
+    if show_init:
+        rows.insert(3, ("GAN mapping only", run.recon["gan_init"]))
+    fig, axes = plt.subplots(len(rows), len(idx), figsize=(0.78 * len(idx) + 1.6,
+                                                           0.95 * len(rows) + 0.5),
+                             squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c, i in enumerate(idx):
+            ax = axes[r, c]
+            ax.imshow(images[i], cmap="gray", vmin=0, vmax=1)
+            _bare(ax)
+            if r == 0:
+                ax.set_title(f"{run.target_subjects[i][-3:]}\n"
+                             f"A{int(run.target_azimuth[i]):+d} E{int(run.target_elevation[i]):+d}",
+                             fontsize=6.5)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=7.5, rotation=0, ha="right", va="center")
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def success_table(metrics: dict):
+    """The success-rate table: one row per attack (plus the references), as a DataFrame."""
+    import pandas as pd
+
+    cols = {
+        "success_far_1e-3": "success @FAR 1e-3",
+        "success_far_1e-2": "success @FAR 1e-2",
+        "success_other_images_far_1e-3": "other photos @1e-3",
+        "success_other_images_far_1e-2": "other photos @1e-2",
+        "type2_success_far_1e-3": "type II @1e-3",
+        "cosine": "cosine",
+        "ssim": "SSIM",
+        "psnr": "PSNR (dB)",
+        "lighting_mae_deg": "light error, probe on E(x) (deg)",
+        "lighting_mae_pixels_deg": "light error, probe on pixels (deg)",
+    }
+    rows = {ATTACK_NAMES[k]: metrics["attacks"][k] for k in ATTACK_NAMES}
+    ref = metrics.get("reference", {})
+    if "gan_mapping_only" in ref:
+        rows["GAN mapping only (no refinement)"] = ref["gan_mapping_only"]
+    if "mean_face" in ref:
+        rows["Mean face (no attack)"] = ref["mean_face"]
+    table = pd.DataFrame({name: {label: row.get(key) for key, label in cols.items()}
+                          for name, row in rows.items()}).T
+    return table.astype(float).round(3)
+
+
+def success_vs_far(run, reference: float | None = None):
+    """Success rate (on the embedding itself) against the FAR of the threshold, per attack."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    far = np.asarray(run.curves["far"])
+    for key, label in ATTACK_NAMES.items():
+        ax.plot(far, run.curves[key], marker="o", ms=3, label=label)
+    for f in (1e-3, 1e-2):
+        ax.axvline(f, color="0.7", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("false accept rate of the threshold (real impostor pairs)")
+    ax.set_ylabel("fraction of reconstructions accepted")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def adversarial_panel(run, i: int = 0, gain: float = 5.0):
+    """One target: mean face, white-box result, its difference (amplified), GAN, original.
+
+    The white-box image differs from the mean face by a faint pattern; amplifying the
+    difference ``gain`` times shows it is high-frequency speckle, not a face.
+    """
+    import matplotlib.pyplot as plt
+
+    diff = run.recon["gradient"][i] - run.mean_face
+    panels = [
+        ("start: mean face", run.mean_face, "gray", (0, 1)),
+        ("white-box result", run.recon["gradient"][i], "gray", (0, 1)),
+        (f"difference x{gain:g}", 0.5 + gain * diff, "gray", (0, 1)),
+        ("GAN inversion", run.recon["gan"][i], "gray", (0, 1)),
+        ("original", run.originals[i], "gray", (0, 1)),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.35 * len(panels), 2.0))
+    for ax, (title, img, cmap, (lo, hi)) in zip(axes, panels, strict=True):
+        ax.imshow(np.clip(img, lo, hi), cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_title(title, fontsize=7.5)
+        _bare(ax)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def objective_curves(run):
+    """Objective per step of the white-box and the GAN attacks (both minimise 1 - cos + prior)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.6, 3.0))
+    for key in ("gradient", "gan"):
+        ax.plot(run.histories[key], label=ATTACK_NAMES[key])
+    ax.set_xlabel("optimisation step")
+    ax.set_ylabel("objective (mean over targets)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def gan_samples(generator, n: int = 16, seed: int = 0):
+    """Random faces from the GAN prior, to judge what the attack can draw from."""
+    import matplotlib.pyplot as plt
+
+    from faceleak.privacy.attacks import sample_gan
+
+    _, faces = sample_gan(generator, n, seed=seed)
+    cols = min(n, 8)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(0.8 * cols, 0.95 * rows), squeeze=False)
+    for ax, img in zip(axes.ravel(), faces, strict=False):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+    for ax in axes.ravel():
+        _bare(ax)
+    fig.tight_layout(pad=0.2)
+    return fig
