@@ -166,10 +166,10 @@ def test_frozen_restores_state(problem):
 
 
 def test_validate_heldout():
-    assert experiments._validate_heldout(None, ["b", "a"]) == ["a", "b"]
-    assert experiments._validate_heldout(["a"], ["a", "b"]) == ["a"]
+    assert experiments.inversion._validate_heldout(None, ["b", "a"]) == ["a", "b"]
+    assert experiments.inversion._validate_heldout(["a"], ["a", "b"]) == ["a"]
     with pytest.raises(ValueError, match="subset"):
-        experiments._validate_heldout(["c"], ["a", "b"])
+        experiments.inversion._validate_heldout(["c"], ["a", "b"])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
