@@ -16,10 +16,12 @@ def test_far_label():
 
 
 def test_threshold_at_far_hand_cases():
+    # The smallest threshold t with mean(imp >= t) <= far: just above the highest impostor
+    # score that must be rejected.
     imp = np.array([0.1, 0.2, 0.3, 0.4])
-    assert am.threshold_at_far(imp, 0.25) == 0.4          # one of four may pass
-    assert am.threshold_at_far(imp, 0.5) == 0.3           # two of four
-    assert am.threshold_at_far(imp, 0.1) > 0.4            # none may pass
+    assert am.threshold_at_far(imp, 0.25) == np.nextafter(0.3, np.inf)  # one of four may pass
+    assert am.threshold_at_far(imp, 0.5) == np.nextafter(0.2, np.inf)   # two of four
+    assert am.threshold_at_far(imp, 0.1) == np.nextafter(0.4, np.inf)   # none may pass
     # A tie at the boundary would let two impostors through: the threshold moves above it.
     assert np.mean(np.array([0.1, 0.3, 0.3, 0.4]) >= am.threshold_at_far(
         np.array([0.1, 0.3, 0.3, 0.4]), 0.5)) <= 0.5
@@ -49,8 +51,11 @@ def test_threshold_agrees_with_sklearn_roc():
 def test_threshold_validation():
     with pytest.raises(ValueError):
         am.threshold_at_far(np.array([]), 0.1)
-    with pytest.raises(ValueError):
-        am.threshold_at_far(np.array([0.1]), 0)
+    for far in (-0.1, 1.5, np.nan):
+        with pytest.raises(ValueError, match="far"):
+            am.threshold_at_far(np.array([0.1]), far)
+    # far = 0 is an operating point (no impostor accepted), not an error.
+    assert am.threshold_at_far(np.array([0.1]), 0) == np.nextafter(0.1, np.inf)
     with pytest.raises(ValueError):
         am.threshold_at_far(np.array([np.nan]), 0.1)
 

@@ -74,12 +74,13 @@ def test_eer_matches_brute_force_threshold_sweep():
 def test_tar_at_far_hand_computed():
     gen = [0.9, 0.8, 0.7, 0.2]
     imp = [0.75, 0.1, 0.0, -0.1]  # 4 impostors: one (0.75) is above 0.7
+    # No impostor may pass: the smallest admissible threshold is just above the top one.
     tar, thr = metrics.tar_at_far(gen, imp, far=0.0)
-    assert tar == pytest.approx(0.5) and thr == pytest.approx(0.8)
-    # With one false accept allowed (0.75), the threshold can drop to the lowest genuine
-    # score, 0.2, which still accepts no other impostor.
+    assert tar == pytest.approx(0.5) and thr == np.nextafter(0.75, np.inf)
+    # With one false accept allowed (0.75), the second impostor (0.1) must be rejected: the
+    # threshold sits just above it and accepts every genuine score, 0.2 included.
     tar, thr = metrics.tar_at_far(gen, imp, far=0.25)
-    assert tar == pytest.approx(1.0) and thr == pytest.approx(0.2)
+    assert tar == pytest.approx(1.0) and thr == np.nextafter(0.1, np.inf)
     assert metrics.far_frr(gen, imp, thr) == pytest.approx((0.25, 0.0))
 
 

@@ -17,7 +17,10 @@ as a face-recognition system would judge it, and as a person would:
 * **lighting recovered**: a ridge probe (Chapter 2) reads the light direction from the
   reconstruction's embedding; the mean absolute error in degrees against the true light.
 
-Thresholds and success rates take plain NumPy arrays; nothing here runs a network.
+Thresholds and success rates take plain NumPy arrays; nothing here runs a network. Pair
+scores and the threshold at a FAR come from :mod:`faceleak.vision.verification` (accept
+``score >= t``; the threshold is the smallest one whose FAR on the impostor scores is at
+most the target), the same rule as the TAR at FAR of Lab 1.
 """
 
 from __future__ import annotations
@@ -25,6 +28,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from faceleak.vision.verification import (
+    cosine_similarity,
+    cosine_similarity_matrix,
+    split_pair_scores,
+    threshold_at_far,
+)
+
+__all__ = [
+    "FARS", "attack_report", "cosine_to_target", "far_label", "impostor_scores", "lighting_mae",
+    "other_image_scores", "psnr", "ssim", "success_curve", "success_other_images",
+    "success_rate", "threshold_at_far", "thresholds_at_fars",
+]
 
 #: The operating points every table of Lab 3 reports.
 FARS: tuple[float, ...] = (1e-3, 1e-2)
@@ -39,18 +55,6 @@ def far_label(far: float) -> str:
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _unit_rows(emb: np.ndarray, name: str) -> np.ndarray:
-    emb = np.asarray(emb, dtype=np.float64)
-    if emb.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (N, D), got shape {emb.shape}")
-    if not np.all(np.isfinite(emb)):
-        raise ValueError(f"{name} contains NaN or inf")
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise ValueError(f"{name} has a zero row; cosine similarity is undefined")
-    return emb / norms
 
 
 def _images(x: np.ndarray, name: str) -> np.ndarray:
@@ -68,49 +72,22 @@ def _images(x: np.ndarray, name: str) -> np.ndarray:
 
 
 def impostor_scores(emb: np.ndarray, subjects: Sequence[str] | np.ndarray) -> np.ndarray:
-    """Cosine similarities of every unordered pair of images of *different* subjects."""
-    emb = _unit_rows(emb, "emb")
-    subjects = np.asarray(subjects, dtype=object)
-    if subjects.shape != (len(emb),):
-        raise ValueError(f"need one subject per embedding: {subjects.shape} vs {len(emb)}")
-    i, j = np.triu_indices(len(emb), k=1)
-    keep = subjects[i] != subjects[j]
-    if not keep.any():
-        raise ValueError("need at least two subjects to form impostor pairs")
-    return np.einsum("nd,nd->n", emb[i[keep]], emb[j[keep]])
+    """Cosine similarities of every unordered pair of images of *different* subjects.
 
-
-def threshold_at_far(impostor: np.ndarray, far: float) -> float:
-    """The lowest threshold whose false accept rate on ``impostor`` is at most ``far``.
-
-    Accepting ``score >= threshold`` accepts at most ``floor(far * n)`` of the ``n``
-    impostor scores. With fewer than ``1 / far`` impostor pairs no impostor may be
-    accepted, and the threshold sits just above the highest one.
-
-    Examples
-    --------
-    >>> threshold_at_far(np.array([0.1, 0.2, 0.3, 0.4]), 0.25)
-    0.4
-    >>> threshold_at_far(np.array([0.1, 0.2, 0.3, 0.4]), 0.1) > 0.4
-    True
+    The pairs are in :func:`faceleak.vision.verification.pairs` order (``i < j``).
     """
-    scores = np.sort(np.asarray(impostor, dtype=np.float64).ravel())[::-1]
-    if scores.size == 0 or not np.all(np.isfinite(scores)):
-        raise ValueError("need at least one finite impostor score")
-    if not 0 < far < 1:
-        raise ValueError(f"far must be in (0, 1), got {far}")
-    allowed = int(np.floor(far * scores.size + 1e-9))
-    if allowed == 0:
-        return float(np.nextafter(scores[0], np.inf))
-    # Ties: accepting the allowed-th score also accepts every equal score below it.
-    candidate = scores[allowed - 1]
-    if allowed < scores.size and scores[allowed] == candidate:
-        return float(np.nextafter(candidate, np.inf))
-    return float(candidate)
+    sim = cosine_similarity_matrix(emb, name_a="emb")
+    subjects = np.asarray(subjects, dtype=object)
+    if subjects.shape != (len(sim),):
+        raise ValueError(f"need one subject per embedding: {subjects.shape} vs {len(sim)}")
+    _, impostor = split_pair_scores(sim, subjects)
+    if impostor.size == 0:
+        raise ValueError("need at least two subjects to form impostor pairs")
+    return impostor
 
 
 def thresholds_at_fars(impostor: np.ndarray, fars: Sequence[float] = FARS) -> dict[float, float]:
-    """:func:`threshold_at_far` for several FARs."""
+    """:func:`~faceleak.vision.verification.threshold_at_far` for several FARs."""
     return {float(f): threshold_at_far(impostor, f) for f in fars}
 
 
@@ -119,10 +96,7 @@ def thresholds_at_fars(impostor: np.ndarray, fars: Sequence[float] = FARS) -> di
 
 def cosine_to_target(recon_emb: np.ndarray, target_emb: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of reconstructions' and targets' embeddings."""
-    a, b = _unit_rows(recon_emb, "recon_emb"), _unit_rows(target_emb, "target_emb")
-    if a.shape != b.shape:
-        raise ValueError(f"recon_emb {a.shape} and target_emb {b.shape} differ in shape")
-    return np.einsum("nd,nd->n", a, b)
+    return cosine_similarity(recon_emb, target_emb, name_a="recon_emb", name_b="target_emb")
 
 
 def success_rate(recon_emb: np.ndarray, target_emb: np.ndarray, threshold: float) -> float:
@@ -152,21 +126,21 @@ def other_image_scores(
     list of numpy.ndarray
         One array of scores per reconstruction.
     """
-    recon = _unit_rows(recon_emb, "recon_emb")
-    gallery = _unit_rows(gallery_emb, "gallery_emb")
+    sim = cosine_similarity_matrix(recon_emb, gallery_emb, name_a="recon_emb",
+                                   name_b="gallery_emb")
+    n_recon, n_gallery = sim.shape
     subjects = np.asarray(gallery_subjects, dtype=object)
     target_index = np.asarray(target_index, dtype=np.int64)
-    if target_index.shape != (len(recon),):
+    if target_index.shape != (n_recon,):
         raise ValueError("need one target index per reconstruction")
-    if subjects.shape != (len(gallery),):
+    if subjects.shape != (n_gallery,):
         raise ValueError("need one subject per gallery embedding")
-    if np.any(target_index < 0) or np.any(target_index >= len(gallery)):
+    if np.any(target_index < 0) or np.any(target_index >= n_gallery):
         raise ValueError("target_index out of range of the gallery")
     out = []
-    for r, t in zip(recon, target_index, strict=True):
+    for row, t in zip(sim, target_index, strict=True):
         others = np.flatnonzero(subjects == subjects[t])
-        others = others[others != t]
-        out.append(gallery[others] @ r)
+        out.append(row[others[others != t]])
     return out
 
 

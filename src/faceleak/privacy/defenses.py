@@ -4,7 +4,9 @@ Every defence is a small class with ``fit(features, light=None)`` (fitted on the
 of *auxiliary* subjects, never on the people it will protect), ``transform(features)``
 returning protected templates, and a ``strength`` that a sweep can vary. Protected
 templates are compared with :func:`similarity`: cosine for real-valued templates, and the
-fraction of agreeing bits (mapped to [-1, 1]) for binary ones.
+fraction of agreeing bits (mapped to [-1, 1]) for binary ones, which is the cosine of their
+±1 vectors. Normalisation, scoring and thresholds are those of :mod:`faceleak.vision.verification`;
+a template of zeros has no direction and is refused there rather than scored 0.
 
 The defences:
 
@@ -30,6 +32,14 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 
+from faceleak.vision.verification import (
+    cosine_similarity,
+    cosine_similarity_matrix,
+    genuine_impostor_scores,
+    l2_normalise,
+    tar_at_far,
+)
+
 
 def _as_features(features: np.ndarray) -> np.ndarray:
     x = np.asarray(features, dtype=np.float64)
@@ -40,33 +50,20 @@ def _as_features(features: np.ndarray) -> np.ndarray:
     return x
 
 
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
-
-
 def similarity(a: np.ndarray, b: np.ndarray, binary: bool = False) -> np.ndarray:
     """Row-wise similarity of two template arrays of the same shape.
 
     Cosine for real-valued templates; for binary templates ``1 - 2 * Hamming / n_bits``,
-    which is the cosine of the corresponding ±1 vectors.
+    which is the cosine of the corresponding ±1 vectors
+    (:func:`faceleak.vision.verification.cosine_similarity`).
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
-    if binary:
-        return 1.0 - 2.0 * np.mean(a != b, axis=1)
-    return np.sum(l2_normalise(a) * l2_normalise(b), axis=1)
+    return cosine_similarity(a, b, binary=binary, name_a="templates a", name_b="templates b")
 
 
 def similarity_matrix(a: np.ndarray, b: np.ndarray, binary: bool = False) -> np.ndarray:
     """All-pairs similarity (n_a, n_b), with the same convention as :func:`similarity`."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if binary:
-        sa, sb = 2 * a - 1, 2 * b - 1
-        return sa @ sb.T / a.shape[1]
-    return l2_normalise(a) @ l2_normalise(b).T
+    return cosine_similarity_matrix(a, b, binary=binary, name_a="templates a",
+                                    name_b="templates b")
 
 
 @dataclass
@@ -110,7 +107,8 @@ class NuisanceProjection:
     def transform(self, features: np.ndarray) -> np.ndarray:
         if self.projection_ is None:
             raise RuntimeError("call fit() before transform()")
-        return l2_normalise(_as_features(features) @ self.projection_)
+        return l2_normalise(_as_features(features) @ self.projection_,
+                            name="projected templates")
 
 
 def _light_design(light: np.ndarray) -> np.ndarray:
@@ -155,7 +153,7 @@ class BioHash:
     def transform(self, features: np.ndarray) -> np.ndarray:
         if self.matrix_ is None or self.centre_ is None:
             raise RuntimeError("call fit() before transform()")
-        x = l2_normalise(_as_features(features)) - self.centre_
+        x = l2_normalise(_as_features(features), name="features") - self.centre_
         return (x @ self.matrix_ > 0).astype(np.uint8)
 
 
@@ -183,7 +181,7 @@ class NoiseDefence:
         return self
 
     def transform(self, features: np.ndarray) -> np.ndarray:
-        x = l2_normalise(_as_features(features))
+        x = l2_normalise(_as_features(features), name="features")
         if self.strength == 0:
             return x
         rng = np.random.default_rng(self.seed)
@@ -192,7 +190,7 @@ class NoiseDefence:
             noise = rng.normal(scale=sd, size=x.shape)
         else:  # Laplace with the same standard deviation
             noise = rng.laplace(scale=sd / np.sqrt(2), size=x.shape)
-        return l2_normalise(x + noise)
+        return l2_normalise(x + noise, name="noised templates")
 
 
 @dataclass
@@ -298,11 +296,7 @@ def make_defence(name: str, strength: float, seed: int = 0):
 def verification_scores(templates: np.ndarray, labels: np.ndarray,
                         binary: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Genuine and impostor similarities over all pairs of templates."""
-    labels = np.asarray(labels)
-    sims = similarity_matrix(templates, templates, binary)
-    upper = np.triu_indices(len(labels), k=1)
-    same = labels[upper[0]] == labels[upper[1]]
-    return sims[upper][same], sims[upper][~same]
+    return genuine_impostor_scores(templates, labels, binary=binary, name="templates")
 
 
 def utility(templates: np.ndarray, labels: np.ndarray, binary: bool = False) -> dict:
@@ -311,8 +305,8 @@ def utility(templates: np.ndarray, labels: np.ndarray, binary: bool = False) -> 
 
     genuine, impostor = verification_scores(templates, labels, binary)
     eer, threshold = metrics.eer(genuine, impostor)
-    tar2, _ = metrics.tar_at_far(genuine, impostor, 1e-2)
-    tar3, _ = metrics.tar_at_far(genuine, impostor, 1e-3)
+    tar2, _ = tar_at_far(genuine, impostor, 1e-2)
+    tar3, _ = tar_at_far(genuine, impostor, 1e-3)
     return {"eer": float(eer), "eer_threshold": float(threshold), "tar_far_1e-2": float(tar2),
             "tar_far_1e-3": float(tar3)}
 

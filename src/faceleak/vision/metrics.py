@@ -12,6 +12,10 @@ is *not* identification here: a probe's nearest image is usually the same subjec
 neighbouring light, which says little about recognising a new photo.
 
 Every function validates its input once, in :func:`_as_embeddings` or :func:`_as_scores`.
+Pair scoring, FAR/FRR, the threshold at a FAR and the TAR there come from
+:mod:`faceleak.vision.verification`, the course's single implementation (accept ``score >= t``;
+:func:`tar_at_far` uses the smallest threshold whose FAR is at most the requested one). They
+are re-exported here under their usual names.
 """
 
 from __future__ import annotations
@@ -21,6 +25,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
+
+from faceleak.vision.verification import (
+    check_scores,
+    cosine_similarity_matrix,
+    far_frr,
+    pairs,
+    split_pair_scores,
+    tar_at_far,
+)
+
+__all__ = [
+    "ROC", "Identification", "Scorer", "VerificationReport", "cosine_similarity_matrix", "eer",
+    "far_frr", "frontal_gallery_mask", "genuine_impostor_scores", "pairs", "rank1_identification",
+    "roc", "tar_at_far", "verification_report",
+]
 
 # --------------------------------------------------------------------------- validation
 
@@ -38,51 +57,10 @@ def _as_embeddings(emb: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _as_scores(genuine: np.ndarray, impostor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    genuine = np.asarray(genuine, dtype=np.float64).ravel()
-    impostor = np.asarray(impostor, dtype=np.float64).ravel()
-    if genuine.size == 0 or impostor.size == 0:
-        raise ValueError("need at least one genuine and one impostor score")
-    if not (np.all(np.isfinite(genuine)) and np.all(np.isfinite(impostor))):
-        raise ValueError("scores contain NaN or inf")
-    return genuine, impostor
-
-
-def _normalise(emb: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise ValueError("an embedding has zero norm; cosine similarity is undefined")
-    return emb / norms
+    return check_scores(genuine, name="genuine"), check_scores(impostor, name="impostor")
 
 
 # --------------------------------------------------------------------------- pairs
-
-
-def cosine_similarity_matrix(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Cosine similarity between the rows of ``a`` and the rows of ``b`` (default ``a``)."""
-    a = _normalise(np.asarray(a, dtype=np.float64))
-    b = a if b is None else _normalise(np.asarray(b, dtype=np.float64))
-    return a @ b.T
-
-
-def pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All unordered pairs ``i < j`` and whether each is genuine (same label).
-
-    Returns
-    -------
-    i, j, genuine
-        Index arrays and a boolean array, each of length ``N (N - 1) / 2``.
-
-    Examples
-    --------
-    >>> i, j, g = pairs(np.array([0, 0, 1]))
-    >>> list(zip(i.tolist(), j.tolist(), g.tolist()))
-    [(0, 1, True), (0, 2, False), (1, 2, False)]
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
-    i, j = np.triu_indices(len(labels), k=1)
-    return i, j, labels[i] == labels[j]
 
 
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -92,7 +70,10 @@ more alike, e.g. :meth:`faceleak.vision.scoring.ScoreBackend.score_matrix`. The 
 
 
 def _score(scorer: Scorer | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    scores = cosine_similarity_matrix(a, b) if scorer is None else np.asarray(scorer(a, b))
+    if scorer is None:
+        scores = cosine_similarity_matrix(a, b, name_a="embeddings", name_b="embeddings")
+    else:
+        scores = np.asarray(scorer(a, b))
     if scores.shape != (len(a), len(b)):
         raise ValueError(f"the scorer returned shape {scores.shape}, expected "
                          f"{(len(a), len(b))}")
@@ -118,10 +99,7 @@ def genuine_impostor_scores(emb: np.ndarray, labels: np.ndarray,
         1-D arrays of scores (each unordered pair once).
     """
     emb, labels = _as_embeddings(emb, labels)
-    sim = _score(scorer, emb, emb)
-    i, j, genuine = pairs(labels)
-    scores = sim[i, j]
-    return scores[genuine], scores[~genuine]
+    return split_pair_scores(_score(scorer, emb, emb), labels)
 
 
 # --------------------------------------------------------------------------- ROC
@@ -185,35 +163,6 @@ def eer(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float]:
     lo = thr[k - 1] if np.isfinite(thr[k - 1]) else thr[k]
     threshold = lo + t * (thr[k] - lo)
     return float(rate), float(threshold)
-
-
-def tar_at_far(genuine: np.ndarray, impostor: np.ndarray,
-               far: float = 1e-2) -> tuple[float, float]:
-    """True accept rate at the lowest threshold whose false accept rate is at most ``far``.
-
-    Returns
-    -------
-    tar, threshold
-        Accepting ``score >= threshold`` accepts a fraction ``tar`` of genuine pairs and at
-        most ``far`` of impostor pairs (measured on these scores).
-    """
-    genuine, impostor = _as_scores(genuine, impostor)
-    if not 0 <= far <= 1:
-        raise ValueError(f"far must be in [0, 1], got {far}")
-    curve = roc(genuine, impostor)
-    ok = np.flatnonzero(curve.far <= far)
-    k = ok[-1]  # far is non-decreasing, so the last admissible point has the highest TAR
-    threshold = curve.thresholds[k]
-    if not np.isfinite(threshold):  # nothing can be accepted: threshold above every score
-        threshold = float(np.max(np.r_[genuine, impostor])) + 1e-9
-    return float(curve.tar[k]), float(threshold)
-
-
-def far_frr(genuine: np.ndarray, impostor: np.ndarray,
-            threshold: float) -> tuple[float, float]:
-    """FAR and FRR when accepting ``score >= threshold``."""
-    genuine, impostor = _as_scores(genuine, impostor)
-    return float(np.mean(impostor >= threshold)), float(np.mean(genuine < threshold))
 
 
 # --------------------------------------------------------------------------- identification

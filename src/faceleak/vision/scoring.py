@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from faceleak.vision import metrics
+from faceleak.vision import metrics, verification
 
 # --------------------------------------------------------------------------- validation
 
@@ -92,7 +92,8 @@ class ScoreBackend:
                              f"back-end was fitted on, got shape {emb.shape}")
         if not np.all(np.isfinite(emb)):
             raise ValueError("embeddings contain NaN or inf")
-        return metrics._normalise((emb - self.mean) @ self.whitener)
+        return verification.l2_normalise((emb - self.mean) @ self.whitener,
+                                         name="whitened embeddings")
 
     def _cohort_stats(self, whitened: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         against = whitened @ self.cohort.T
@@ -179,5 +180,6 @@ def fit_backend(emb: np.ndarray, labels: np.ndarray, shrinkage: float = 0.1,
     if not normalise_scores:
         return backend
     whitened = backend.transform(emb)
-    cohort = metrics._normalise(np.stack([whitened[labels == p].mean(axis=0) for p in people]))
+    cohort = verification.l2_normalise(
+        np.stack([whitened[labels == p].mean(axis=0) for p in people]), name="cohort means")
     return replace(backend, cohort=cohort)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from faceleak.vision import verification
 from faceleak.vision.data import FaceSet
 
 
@@ -44,7 +45,7 @@ def pair_explorer(faces: FaceSet, embeddings: np.ndarray, thresholds: dict[float
     emb = np.asarray(embeddings, dtype=np.float64)
     if emb.shape[0] != len(faces):
         raise ValueError("need one embedding per face")
-    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    emb = verification.l2_normalise(emb)
     if not thresholds:
         raise ValueError("give at least one {far: threshold}")
     subjects = faces.subject_names
