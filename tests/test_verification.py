@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
-from faceleak import attack_metrics, defenses, metrics
+from faceleak.privacy import attack_metrics, defenses
+from faceleak.vision import metrics
 from faceleak.vision import verification as v
 
 UP = np.inf  # direction for np.nextafter: the next float above

@@ -1,10 +1,10 @@
 """The one implementation of face verification scoring: normalise, compare, threshold.
 
 A verifier compares two templates and **accepts when their score reaches a threshold,
-``score >= t``**. Every module of the course (:mod:`faceleak.metrics` for Lab 1,
-:mod:`faceleak.attack_metrics` for Lab 3, :mod:`faceleak.defenses` for the defences) scores
-pairs and sets thresholds through the functions here, so that an EER, a TAR at a FAR and an
-attack's success rate are measured with the same rule.
+``score >= t``**. Every module of the course (:mod:`faceleak.vision.metrics` for Lab 1,
+:mod:`faceleak.privacy.attack_metrics` for Lab 3, :mod:`faceleak.privacy.defenses` for the
+defences) scores pairs and sets thresholds through the functions here, so that an EER, a
+TAR at a FAR and an attack's success rate are measured with the same rule.
 
 Scores
     Cosine similarity of L2-normalised rows (:func:`cosine_similarity_matrix`,
@@ -32,7 +32,7 @@ Threshold at a FAR
 Zero rows
     A row of zeros has no direction, so its cosine similarity with anything is undefined.
     :func:`l2_normalise` raises a :class:`ValueError` that names the input and says what to
-    do. Before this module, :func:`faceleak.defenses.l2_normalise` let zero rows pass as
+    do. Before this module, :func:`faceleak.privacy.defenses.l2_normalise` let zero rows pass as
     zeros, which scores them 0 against every template (a silent "orthogonal to everyone").
     Nothing in the course relies on that: defences normalise embeddings of real faces
     (never zero), binary templates are compared as ±1 vectors (never zero), and a
@@ -41,7 +41,7 @@ Zero rows
     seeing rather than a score of 0. So one rule holds everywhere: zero rows raise.
 
 Only NumPy is needed here; ROC curves and the EER (with scikit-learn) stay in
-:mod:`faceleak.metrics`.
+:mod:`faceleak.vision.metrics`.
 """
 
 from __future__ import annotations
