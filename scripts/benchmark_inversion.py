@@ -1,4 +1,4 @@
-"""Print Lab 3's success rates and timings for one or more seeds.
+"""Print Lab 3's success rates and timings for one or more attack seeds (split 0).
 
 Usage::
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = []
     for seed in args.seeds:
         start = time.perf_counter()
-        run = experiments.run_inversion(args.mode, seed, use_cache=not args.no_cache)
+        run = experiments.run_inversion(args.mode, attack_seed=seed, use_cache=not args.no_cache)
         wall = time.perf_counter() - start
         m = run.metrics
         summaries.append(m)

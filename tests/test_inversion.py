@@ -252,8 +252,10 @@ def test_cli_writes_the_schema(tmp_path, monkeypatch):
 
     calls = {}
 
-    def fake(mode=None, seed=0, heldout_subjects=None, backbone="yale-cosface", log=None):
-        calls.update(mode=mode, seed=seed, heldout=heldout_subjects, backbone=backbone)
+    def fake(mode=None, seed=0, heldout_subjects=None, backbone="yale-cosface", log=None,
+             attack_seed=0, attack_subjects=None):
+        calls.update(mode=mode, seed=seed, heldout=heldout_subjects, backbone=backbone,
+                     attack_seed=attack_seed, attack=attack_subjects)
         return fake_summary()
 
     monkeypatch.setattr(experiments.inversion, "reproduce_inversion", fake)
@@ -262,10 +264,15 @@ def test_cli_writes_the_schema(tmp_path, monkeypatch):
     cli_inversion.add_inversion_command(reproduce.add_subparsers(dest="experiment"))
     out = tmp_path / "inv.json"
     args = parser.parse_args(["reproduce", "inversion", "--mode", "quick", "--seed", "3",
-                              "--heldout-subjects", "yaleB01,yaleB02", "--json", str(out)])
+                              "--heldout-subjects", "yaleB01,yaleB02,yaleB03",
+                              "--attack-seed", "5", "--attack-subjects", "yaleB01,yaleB02",
+                              "--json", str(out)])
     assert args.func(args) == 0
-    assert calls == {"mode": "quick", "seed": 3, "heldout": ["yaleB01", "yaleB02"],
-                     "backbone": "yale-cosface"}
+    # --seed and --heldout-subjects define the split, as in every reproduce command; the
+    # attacks have their own seed and subset.
+    assert calls == {"mode": "quick", "seed": 3, "heldout": ["yaleB01", "yaleB02", "yaleB03"],
+                     "backbone": "yale-cosface", "attack_seed": 5,
+                     "attack": ["yaleB01", "yaleB02"]}
     written = json.loads(out.read_text())
     experiments.validate_summary(written)
     for attack in ("decoder", "gradient", "gan"):
@@ -290,11 +297,13 @@ def test_run_inversion_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch)
                                     gradient_steps=2, gan_steps=2)
     _, split, _ = models.yale_training_plan("quick", 0, 0)
     heldout = list(split.heldout[:2])
-    run = experiments.run_inversion("quick", 0, heldout, cfg=cfg, log=None)
+    run = experiments.run_inversion("quick", 0, cfg=cfg, log=None, attack_subjects=heldout)
     experiments.validate_summary(run.metrics)
     assert run.metrics["heldout_subjects"] == heldout and run.metrics["n_targets"] == 2
+    assert run.metrics["split_heldout_subjects"] == list(split.heldout)
     assert set(run.recon) == {"decoder", "gradient", "gan", "gan_init"}
     assert all(v.shape == (2, 64, 56) for v in run.recon.values())
     json.dumps(run.metrics)
-    again = experiments.run_inversion("quick", 0, heldout, cfg=cfg, log=None)  # from the cache
+    again = experiments.run_inversion("quick", 0, cfg=cfg, log=None,  # from the cache
+                                      attack_subjects=heldout)
     assert again.metrics == run.metrics and again.generator is not None

@@ -19,12 +19,21 @@ def heldout_list(text: str) -> list[str]:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--mode``, ``--seed``, ``--heldout-subjects`` and ``--json``, one meaning each.
+
+    In every ``reproduce`` command, ``--seed`` draws the subject split and
+    ``--heldout-subjects`` replaces the draw: nothing is trained or fitted on the held-out
+    people, and every score is measured on them. Seeds of other random choices have their
+    own names (``--attack-seed``).
+    """
     parser.add_argument("--mode", choices=["quick", "full"], default=None,
                         help="run mode (default: FACELEAK_MODE, else full with CUDA, else quick)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the subject split")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the subject split (the same people in every experiment)")
     parser.add_argument("--heldout-subjects", type=heldout_list, default=None,
                         metavar="yaleB03,yaleB11,...",
-                        help="explicit held-out subjects (overrides the seeded draw)")
+                        help="explicit held-out subjects, instead of the seeded draw: nothing "
+                             "is trained on them and every score is measured on them")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="write the result as JSON to PATH ('-' for standard output)")
 

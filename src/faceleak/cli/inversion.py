@@ -13,12 +13,10 @@ computed by :func:`faceleak.experiments.inversion.reproduce_inversion`, the func
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from faceleak.cli.arguments import heldout_list
+from faceleak.cli.arguments import add_common_arguments, heldout_list, write_result
 
 
 def add_inversion_command(reproduce_subparsers: Any) -> argparse.ArgumentParser:
@@ -40,19 +38,15 @@ def add_inversion_command(reproduce_subparsers: Any) -> argparse.ArgumentParser:
         description="Run the three inversion attacks of Lab 3 on held-out subjects and "
                     "report identical metrics for each.",
     )
-    parser.add_argument("--mode", choices=["quick", "full"], default=None,
-                        help="run mode (default: FACELEAK_MODE, else full with CUDA, else quick)")
-    parser.add_argument("--seed", type=int, default=0,
+    add_common_arguments(parser)
+    parser.add_argument("--attack-seed", type=int, default=0,
                         help="seed of the attacks, the decoder and the mapping network")
-    parser.add_argument("--heldout-subjects", type=heldout_list, default=None,
+    parser.add_argument("--attack-subjects", type=heldout_list, default=None,
                         metavar="yaleB03,yaleB11,...",
-                        help="attack only these subjects (a subset of the backbone's "
-                             "held-out subjects; default: all of them)")
+                        help="attack only these held-out subjects (default: all of them)")
     parser.add_argument("--backbone", default="yale-cosface",
                         help="attacked embedder (default yale-cosface; facenet-vggface2 needs "
                              "its published weights)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="write the result as JSON to PATH ('-' or absent: standard output)")
     parser.set_defaults(func=run_inversion_cli)
     return parser
 
@@ -66,22 +60,20 @@ def run_inversion_cli(args: argparse.Namespace) -> int:
     from faceleak.experiments import inversion
     from faceleak.vision.models import WeightsError
 
-    if args.seed < 0:
-        print("faceleak: error: --seed must be >= 0", file=sys.stderr)
+    if args.seed < 0 or args.attack_seed < 0:
+        print("faceleak: error: --seed and --attack-seed must be >= 0", file=sys.stderr)
         return 2
     try:
         result = inversion.reproduce_inversion(
             mode=args.mode, seed=args.seed, heldout_subjects=args.heldout_subjects,
-            backbone=args.backbone, log=lambda msg: print(msg, file=sys.stderr))
+            backbone=args.backbone, log=lambda msg: print(msg, file=sys.stderr),
+            attack_seed=args.attack_seed, attack_subjects=args.attack_subjects)
     except WeightsError as exc:
         print(f"faceleak: error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # attacked subjects outside the held-out ones
+        print(f"faceleak: error: {exc}", file=sys.stderr)
+        return 2
     inversion.validate_summary(result)
-    text = json.dumps(result, indent=1, ensure_ascii=False)
-    if args.json is None or str(args.json) == "-":
-        print(text)
-    else:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
-        print(f"wrote {args.json}", file=sys.stderr)
+    write_result(result, args.json)
     return 0

@@ -40,7 +40,8 @@ def backbone_features(faces: data.FaceSet, split: data.SubjectSplit, backbone: s
     return embed.embed_faces(model, spec, faces, cache_key=key, progress=progress)
 
 
-def split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None):
+def split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None,
+                   device: str | None = None):
     """The backbone and its input spec, trained on exactly ``split``'s complement.
 
     For a course backbone the held-out list is passed explicitly (not the seed), so it can
@@ -51,7 +52,8 @@ def split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None):
 
     heldout = ({"heldout_subjects": list(split.heldout)}
                if models.BACKBONES[backbone].kind == "yale" else {})
-    return models.get_backbone(backbone, mode=config.run_mode(mode), seed=0, **heldout)
+    return models.get_backbone(backbone, mode=config.run_mode(mode), seed=0, device=device,
+                               **heldout)
 
 
 def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int = 0,

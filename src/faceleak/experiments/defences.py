@@ -26,6 +26,11 @@ DEFENCE_SWEEP: dict[str, tuple[float, ...]] = {
     "pca-q4": (32, 16, 8),
     "scale": (3.0,),
 }
+#: The utility budget of Chapter 4: a defence's operating point may raise the EER by at most
+#: this much over no defence.
+EER_BUDGET = 0.02
+#: The leakage an operating point minimises (and the best protection is chosen by).
+LEAKAGE_KEY = "lighting_class_accuracy"
 
 
 def defence_sweep(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
@@ -90,15 +95,36 @@ def biohash_key_scenarios(faces: data.FaceSet, split: data.SubjectSplit, embeddi
 
 def reproduce_defences(mode: str | None = None, seed: int = 0,
                        heldout_subjects: Sequence[str] | None = None,
-                       backbone: str = "yale-cosface-plain", inversion: bool = True) -> dict:
+                       backbone: str = "yale-cosface-plain", inversion: bool = True,
+                       reference_backbone: str | None = "yale-cosface-single",
+                       eer_budget: float = EER_BUDGET) -> dict:
     """Chapter 4's measurements: every defence on utility, leakage and inversion.
 
-    Returns a JSON-serialisable dict with the sweep rows (inversion by the adaptive linear
-    decoder), the best operating point of each defence at an EER loss of at most 0.02,
-    Chapter 3's decoder retrained with no defence and at the best operating point
-    (:func:`best_protection`), Chapter 3's GAN attack through every operating point within
-    the budget whose defence is differentiable (:func:`gan_inverter`; both ``None`` with
-    ``inversion=False``), and the BioHash key scenarios.
+    Parameters
+    ----------
+    mode, seed, heldout_subjects
+        Run mode, seed of the subject split (and of the defences), explicit held-out list.
+    backbone
+        The embedder whose templates are protected.
+    inversion
+        Run the adaptive inversion attacks (the slow part).
+    reference_backbone
+        A backbone evaluated with no template defence, for comparison (the course's
+        Tan-Triggs network removes light before the embedding); None to skip.
+    eer_budget
+        The largest EER loss an operating point may cost (:data:`EER_BUDGET`).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: the sweep rows (inversion by the adaptive linear decoder;
+        ``baseline`` is the first), the best operating point of each defence within the
+        budget (``operating_points``, ``ok`` False where none is), Chapter 3's decoder
+        retrained with no defence and at the best operating point (:func:`best_protection`),
+        Chapter 3's GAN attack through every operating point within the budget whose
+        defence is differentiable (:func:`gan_inverter`; both ``None`` with
+        ``inversion=False``), probes retrained against INLP (``adaptive_inlp``), the BioHash
+        key scenarios, the ``reference`` row and the ``eer_budget``.
     """
     from faceleak.privacy import defenses
 
@@ -111,8 +137,7 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
                 else None)
     rows = defence_sweep(faces, split, embedding, seed=seed, inverter=inverter)
     baseline_eer = rows[0]["eer"]
-    points = defenses.best_operating_points(rows[1:], baseline_eer, 0.02,
-                                            "lighting_class_accuracy")
+    points = defenses.best_operating_points(rows[1:], baseline_eer, eer_budget, LEAKAGE_KEY)
     decoder_rows = gan_rows = None
     if inversion:
         best = best_protection(points)
@@ -131,8 +156,48 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         "gan_at_operating_points": gan_rows,
         "biohash_keys": biohash_key_scenarios(faces, split, embedding,
                                               min(64, embedding.shape[1]), seed),
+        "adaptive_inlp": adaptive_inlp(faces, split, embedding, seed=seed),
+        "reference": (reference_row(faces, split, reference_backbone, resolved, seed)
+                      if reference_backbone else None),
+        "eer_budget": eer_budget,
         "seconds": round(time.perf_counter() - start, 1),
     })
+
+
+def reference_row(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
+                  mode: str | None = None, seed: int = 0) -> dict:
+    """Utility and leakage of another backbone's templates with no defence at all."""
+    from faceleak.privacy import defenses
+
+    embedding = common.backbone_features(faces, split, backbone, mode, seed)
+    train, test = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    none = defenses.NoiseDefence(strength=0.0, name=f"{backbone} (no template defence)")
+    return {**defenses.evaluate(none, embedding, light, faces.subjects, train, test),
+            "backbone": backbone}
+
+
+def adaptive_inlp(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,
+                  strengths: Sequence[int] = DEFENCE_SWEEP["nuisance"],
+                  kinds: Sequence[str] = ("linear", "mlp"), seed: int = 0) -> list[dict]:
+    """The light probes retrained on INLP-protected templates, one row per strength and kind.
+
+    INLP removes the directions a *linear* probe finds; an attacker who retrains a
+    non-linear probe on protected templates measures what is left.
+    """
+    from faceleak.privacy import defenses
+
+    train, test = split.masks(faces.subjects)
+    light = np.column_stack([faces.azimuth, faces.elevation])
+    rows = []
+    for strength in strengths:
+        protected = defenses.make_defence("nuisance", strength).fit(
+            embedding[train], light[train]).transform(embedding)
+        for kind in kinds:
+            scores = defenses.leakage(protected[train], light[train], protected[test],
+                                      light[test], (kind,), seed, faces.subjects[train])
+            rows.append({"iterations": strength, "probe": kind, **scores})
+    return rows
 
 
 def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,

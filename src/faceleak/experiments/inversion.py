@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +21,14 @@ import torch
 from torch import nn
 
 from faceleak import config
+from faceleak.experiments import common
 from faceleak.privacy import attack_metrics as am
 from faceleak.privacy import gan as gan_mod
 from faceleak.privacy.attacks import (
     ATTACKS,
     INVERSION_CODE_VERSION,
     InversionConfig,
+    LinearMap,
     Log,
     choose_alpha,
     decoder_attack,
@@ -41,6 +43,8 @@ from faceleak.privacy.attacks import (
     train_decoder,
     train_mapper,
 )
+from faceleak.vision import data, embed, models, train
+from faceleak.vision.models import InputSpec
 
 
 def _hash(payload: dict) -> str:
@@ -54,8 +58,6 @@ def _hash(payload: dict) -> str:
 def type2_config(mode: str | None = None, epochs: int | None = None):
     """Config of the second embedder: narrower ResNet, ArcFace instead of CosFace, and plain
     per-image standardisation instead of the main backbone's illumination normalisation."""
-    from faceleak.vision import train
-
     cfg = inversion_config(mode)
     # Every field is spelled out, so a change of the main backbone's defaults in
     # faceleak.vision.train never silently changes (and retrains) the judge.
@@ -79,8 +81,6 @@ def load_type2_backbone(train_subjects: Sequence[str], images: np.ndarray | None
     -------
     model, spec, meta
     """
-    from faceleak.vision import models, train
-
     resolved = config.run_mode(mode)
     cfg = type2_config(resolved)
     key = train.cache_key(cfg, seed, train_subjects)
@@ -156,16 +156,17 @@ class InversionRun:
     histories: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _validate_heldout(heldout_subjects: Sequence[str] | None, backbone_heldout: Sequence[str]
+def _validate_heldout(attack_subjects: Sequence[str] | None, split_heldout: Sequence[str]
                       ) -> list[str]:
-    if heldout_subjects is None:
-        return sorted(backbone_heldout)
-    chosen = sorted(set(heldout_subjects))
-    unseen = set(backbone_heldout)
+    """The subjects to attack: all held-out ones, or a subset of them (checked)."""
+    if attack_subjects is None:
+        return sorted(split_heldout)
+    chosen = sorted(set(attack_subjects))
+    unseen = set(split_heldout)
     bad = [s for s in chosen if s not in unseen]
     if not chosen or bad:
         raise ValueError(
-            f"held-out subjects must be a non-empty subset of the backbone's held-out "
+            f"attacked subjects must be a non-empty subset of the split's held-out "
             f"subjects {sorted(unseen)}; {bad or 'none'} given. An attack on a subject the "
             "embedder (or the GAN) was trained on would overstate the leak.")
     return chosen
@@ -201,6 +202,248 @@ def _load_run(key: str) -> InversionRun | None:
                             summary["curves"], None, summary["histories"])
 
 
+class PhaseTimer:
+    """Seconds spent in each phase of a run: ``with timer("decoder_s"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = time.perf_counter() - start
+
+    def summary(self) -> dict[str, float]:
+        """Every phase, and ``total_s`` since the timer was made, rounded to 0.1 s."""
+        return {k: round(v, 1) for k, v in
+                {**self.seconds, "total_s": time.perf_counter() - self._start}.items()}
+
+
+@dataclass
+class _Models:
+    """What every attack is run against: the data, the split and the trained parts."""
+
+    faces: data.FaceSet
+    heldout: list[str]  # the attacked subjects
+    split_heldout: list[str]  # every subject no trained part has seen
+    train_mask: np.ndarray
+    heldout_mask: np.ndarray
+    model: nn.Module
+    spec: InputSpec
+    generator: nn.Module
+    gan_meta: dict
+    judge: nn.Module
+    judge_spec: InputSpec
+    judge_meta: dict
+
+
+@dataclass
+class _Targets:
+    """The attacked photos and what scores them: thresholds, light probes, the gallery."""
+
+    emb: np.ndarray
+    judge_emb: np.ndarray
+    thresholds: dict[float, float]
+    judge_thresholds: dict[float, float]
+    light_from_emb: LinearMap
+    light_from_pixels: LinearMap
+    mean_face: np.ndarray
+    index: np.ndarray
+    gallery_index: np.ndarray
+    in_gallery: np.ndarray
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        return self.emb[self.index]
+
+
+def _prepare_models(mode: str, backbone: str, seed: int,
+                    heldout_subjects: Sequence[str] | None,
+                    attack_subjects: Sequence[str] | None, dev: str, timer: PhaseTimer,
+                    log: Log) -> _Models:
+    """The subject split, the attacked backbone, the GAN and the type II judge.
+
+    The split is every experiment's (:func:`faceleak.experiments.common.make_split`): no
+    trained part sees its held-out people. Split 0 uses the packaged models; another split
+    trains them (or reads them from the cache).
+    """
+    with timer("backbone_s"):
+        faces = data.load_faces(config.settings(mode).image_size)
+        split = common.make_split(faces, seed, heldout_subjects)
+        model, spec = common.split_backbone(backbone, split, mode, device=dev)
+        attacked = _validate_heldout(attack_subjects, split.heldout)
+        train_mask, _ = split.masks(faces.subjects)
+    with timer("gan_s"):
+        generator, gan_meta = gan_mod.load_generator(
+            split.train, mode=mode, seed=0, device=dev, images=faces.images[train_mask],
+            data_source=faces.source.kind, log=log)
+    with timer("type2_s"):
+        judge, judge_spec, judge_meta = load_type2_backbone(
+            split.train, faces.images[train_mask], faces.labels[train_mask], mode=mode,
+            device=dev, log=log)
+    return _Models(faces, attacked, list(split.heldout), train_mask,
+                   np.isin(faces.subjects, attacked), model, spec, generator, gan_meta, judge,
+                   judge_spec, judge_meta)
+
+
+def _run_key(setup: _Models, cfg: InversionConfig, attack_seed: int, backbone: str,
+             mode: str) -> str:
+    """The cache key of a run: everything its numbers depend on."""
+    return _hash({"cfg": cfg.to_dict(), "seed": attack_seed, "heldout": setup.heldout,
+                  "split": setup.split_heldout,
+                  "backbone": backbone, "w": embed.weights_hash(setup.model),
+                  "w2": embed.weights_hash(setup.judge), "gan": setup.gan_meta["key"],
+                  "data": setup.faces.source.kind, "mode": mode,
+                  "code": INVERSION_CODE_VERSION})
+
+
+def _prepare_targets(setup: _Models, cfg: InversionConfig) -> _Targets:
+    """Embed the real photos; fit the light probes on training subjects; pick the targets.
+
+    Training subjects fit; held-out subjects set the thresholds and provide the targets:
+    each held-out subject under each of ``cfg.target_lights``.
+    """
+    faces, train, heldout_mask = setup.faces, setup.train_mask, setup.heldout_mask
+    emb = embed_array(setup.model, setup.spec, faces.images)
+    judge_emb = embed_array(setup.judge, setup.judge_spec, faces.images)
+    thresholds = am.thresholds_at_fars(am.impostor_scores(emb[heldout_mask],
+                                                          faces.subjects[heldout_mask]))
+    judge_thresholds = am.thresholds_at_fars(am.impostor_scores(judge_emb[heldout_mask],
+                                                                faces.subjects[heldout_mask]))
+    light = np.stack([faces.azimuth, faces.elevation], 1)
+    groups = faces.subjects[train]
+    alphas = np.logspace(-3, 3, 7)
+    light_from_emb = fit_ridge(emb[train], light[train],
+                               choose_alpha(emb[train], light[train], groups, alphas))
+    pix = pixel_light_features(faces.images)
+    light_from_pixels = fit_ridge(pix[train], light[train],
+                                  choose_alpha(pix[train], light[train], groups, alphas))
+    index = []
+    for subject in setup.heldout:
+        for az, el in cfg.target_lights:
+            with contextlib.suppress(KeyError):
+                index.append(faces.find(subject, az, el))
+    if not index:
+        raise ValueError("no held-out image has one of the configured target lights")
+    index_arr = np.array(index, dtype=np.int64)
+    gallery = np.flatnonzero(heldout_mask)
+    return _Targets(emb, judge_emb, thresholds, judge_thresholds, light_from_emb,
+                    light_from_pixels, faces.images[train].mean(0), index_arr, gallery,
+                    np.searchsorted(gallery, index_arr))
+
+
+def _attack(setup: _Models, targets: _Targets, cfg: InversionConfig, seed: int, dev: str,
+            timer: PhaseTimer, log: Log) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """The three attacks on the targets' embeddings: reconstructions, GAN latents, histories."""
+    model, spec, generator = setup.model, setup.spec, setup.generator
+    t_emb = targets.embeddings
+    with timer("gan_samples_s"):  # the mapping's training set and the decoder's extra faces
+        z_s, x_s = sample_gan(generator, cfg.n_gan_samples, seed=seed + 1)
+        e_s = embed_array(model, spec, x_s)
+    recon: dict[str, np.ndarray] = {}
+    histories: dict[str, list[float]] = {}
+    with timer("decoder_s"):  # 1. decoder (black box at attack time)
+        train = setup.train_mask
+        decoder, dec_hist = train_decoder(
+            np.concatenate([setup.faces.images[train], x_s]),
+            np.concatenate([targets.emb[train], e_s]), model, spec, cfg, seed=seed, device=dev,
+            log=log)
+        recon["decoder"] = decoder_attack(decoder, t_emb)
+        histories["decoder_pixel"] = dec_hist["pixel"]
+        histories["decoder_id"] = dec_hist["id"]
+    with timer("gradient_s"):  # 2. white-box pixels from the mean face
+        recon["gradient"], histories["gradient"] = gradient_attack(
+            model, spec, t_emb, targets.mean_face, cfg.gradient_steps, cfg.gradient_lr,
+            cfg.gradient_tv)
+    with timer("gan_attack_s"):  # 3. GAN: mapping (encoder) + latent refinement = hybrid
+        mapper, histories["mapping"] = train_mapper(e_s, z_s, cfg.mapping_steps, seed=seed,
+                                                    device=dev)
+        with torch.no_grad():
+            z0 = mapper(torch.as_tensor(t_emb, device=dev)).cpu().numpy()
+        with frozen(generator), torch.no_grad():
+            recon["gan_init"] = generator(torch.as_tensor(z0, device=dev)).cpu().numpy()
+        recon["gan"], z_gan, histories["gan"] = gan_attack(
+            generator, model, spec, t_emb, z0, cfg.gan_steps, cfg.gan_lr, cfg.gan_prior,
+            cfg.gan_light_weight, targets.light_from_emb, targets.light_from_pixels)
+    return recon, z_gan, histories
+
+
+def _measure(setup: _Models, targets: _Targets, recon: dict[str, np.ndarray]
+             ) -> tuple[dict[str, dict], dict[str, list[float]], dict]:
+    """Identical metrics for every attack, the success curves, and the real-photo ceiling."""
+    faces, t = setup.faces, targets
+    idx, gallery = t.index, t.gallery_index
+    azimuth, elevation = faces.azimuth[idx], faces.elevation[idx]
+    impostor = am.impostor_scores(t.emb[setup.heldout_mask], faces.subjects[setup.heldout_mask])
+    fars = np.logspace(-4, -0.5, 15)
+    curves: dict[str, list[float]] = {"far": fars.tolist()}
+    reports: dict[str, dict] = {}
+    rows = {**recon, "mean_face": np.repeat(t.mean_face[None], len(idx), 0)}
+    for name, images in rows.items():
+        r_emb = embed_array(setup.model, setup.spec, images)
+        report = am.attack_report(
+            recon=images, originals=faces.images[idx], recon_emb=r_emb,
+            target_emb=t.embeddings, target_index=t.in_gallery, gallery_emb=t.emb[gallery],
+            gallery_subjects=faces.subjects[gallery], thresholds=t.thresholds,
+            recon_emb2=embed_array(setup.judge, setup.judge_spec, images),
+            target_emb2=t.judge_emb[idx], thresholds2=t.judge_thresholds,
+            light_pred=t.light_from_emb(r_emb), azimuth=azimuth, elevation=elevation)
+        report["lighting_mae_pixels_deg"] = am.lighting_mae(
+            t.light_from_pixels(pixel_light_features(images)), azimuth, elevation)["mean"]
+        report["distance_from_mean_face_rms"] = float(
+            np.sqrt(((images - t.mean_face) ** 2).mean()))
+        reports[name] = report
+        if name != "mean_face":
+            curves[name] = am.success_curve(r_emb, t.embeddings, impostor, fars).tolist()
+    # Real photos as "reconstructions": the ceiling any attack on other images can reach.
+    genuine_other = am.other_image_scores(t.embeddings, t.in_gallery, t.emb[gallery],
+                                          faces.subjects[gallery])
+    reference = {
+        f"real_other_images_far_{am.far_label(f)}": am.success_other_images(genuine_other, thr)
+        for f, thr in sorted(t.thresholds.items())}
+    reference["lighting_mae_deg_real"] = am.lighting_mae(
+        t.light_from_emb(t.embeddings), azimuth, elevation)["mean"]
+    reference["lighting_mae_pixels_deg_real"] = am.lighting_mae(
+        t.light_from_pixels(pixel_light_features(faces.images[idx])), azimuth,
+        elevation)["mean"]
+    reference["mean_face"] = reports.pop("mean_face")
+    reference["gan_mapping_only"] = reports.pop("gan_init")
+    return reports, curves, reference
+
+
+def _summarise(setup: _Models, targets: _Targets, cfg: InversionConfig, reports: dict,
+               reference: dict, backbone: str, mode: str, seed: int, attack_seed: int,
+               dev: str, timings: dict[str, float]) -> dict:
+    """The JSON summary of a run (see :func:`reproduce_inversion`)."""
+    judge_cfg = setup.judge_meta["config"]
+    gan_meta = setup.gan_meta
+    return {
+        "backbone": backbone,
+        "type2_backbone": f"{setup.judge_meta['name']} ({judge_cfg['loss']}, widths "
+                          f"{judge_cfg['widths']}, seed {setup.judge_meta['seed']})",
+        "mode": mode,
+        "seed": seed,
+        "attack_seed": attack_seed,
+        "device": dev,
+        "split_heldout_subjects": setup.split_heldout,
+        "heldout_subjects": setup.heldout,
+        "target_lights": [list(v) for v in cfg.target_lights],
+        "n_targets": int(len(targets.index)),
+        "thresholds": {am.far_label(f): v for f, v in targets.thresholds.items()},
+        "type2_thresholds": {am.far_label(f): v for f, v in targets.judge_thresholds.items()},
+        "attacks": {name: reports[name] for name in ATTACKS},
+        "reference": reference,
+        "gan": {"origin": gan_meta["origin"], "steps": gan_meta["steps"],
+                "train_seconds": gan_meta["train_seconds"], "key": gan_meta["key"]},
+        "config": cfg.to_dict(),
+        "timings_s": timings,
+    }
+
+
 def run_inversion(
     mode: str | None = None,
     seed: int = 0,
@@ -209,18 +452,24 @@ def run_inversion(
     cfg: InversionConfig | None = None,
     use_cache: bool = True,
     log: Log = print,
+    attack_seed: int = 0,
+    attack_subjects: Sequence[str] | None = None,
 ) -> InversionRun:
     """Run the three attacks on held-out subjects and measure them identically.
+
+    Four phases: prepare (the models and the targets), attack, measure, summarise; the
+    seconds of each are in ``metrics["timings_s"]``.
 
     Parameters
     ----------
     mode
         ``quick`` or ``full`` (sizes); default from :func:`faceleak.config.run_mode`.
     seed
-        Seeds every random choice of the attacks, the decoder and the mapping network.
-        The GAN and the backbone use their own seeds (0; the type II judge: 1).
+        Seed of the subject split, as in every experiment. The backbone, the GAN and the
+        type II judge are trained without the split's held-out people (split 0: the
+        packaged models; another split trains them, or reads them from the cache).
     heldout_subjects
-        Subjects to attack: a subset of the backbone's held-out subjects (default all).
+        Explicit held-out subjects (overrides the seeded draw), as in every experiment.
     backbone
         The attacked embedder: ``yale-cosface`` (offline) or a FaceNet backbone when its
         weights are present (:class:`faceleak.vision.models.WeightsError` otherwise).
@@ -230,179 +479,40 @@ def run_inversion(
         Reuse a cached run with the same key (config, seed, weights, subjects).
     log
         Progress messages (None: silent).
+    attack_seed
+        Seeds every random choice of the attacks, the decoder and the mapping network.
+        The GAN and the backbone use their own seeds (0; the type II judge: 1).
+    attack_subjects
+        Attack only these held-out subjects (default: all of the split's held-out people).
 
     Returns
     -------
     InversionRun
     """
-    from faceleak.vision import data, embed, models
-
     resolved = config.run_mode(mode)
-    config.seed_everything(seed)
+    config.seed_everything(attack_seed)
     cfg = cfg or inversion_config(resolved)
     dev = config.device()
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-
-    model, spec = models.get_backbone(backbone, mode=resolved, seed=0, device=dev)
-    _, split, _ = models.yale_training_plan(resolved, 0, 0)
-    heldout = _validate_heldout(heldout_subjects, split.heldout)
-    faces = data.load_faces(config.settings(resolved).image_size)
-    train_mask, _ = split.masks(faces.subjects)
-    heldout_mask = np.isin(faces.subjects, heldout)
-    timings["backbone_s"] = time.perf_counter() - t0
-
-    generator, gan_meta = gan_mod.load_generator(
-        split.train, mode=resolved, seed=0, device=dev, images=faces.images[train_mask],
-        data_source=faces.source.kind, log=log)
-    timings["gan_s"] = time.perf_counter() - t0 - sum(timings.values())
-    model2, spec2, type2_meta = load_type2_backbone(
-        split.train, faces.images[train_mask], faces.labels[train_mask], mode=resolved,
-        device=dev, log=log)
-    timings["type2_s"] = time.perf_counter() - t0 - sum(timings.values())
-
-    key = _hash({"cfg": cfg.to_dict(), "seed": seed, "heldout": heldout, "backbone": backbone,
-                 "w": embed.weights_hash(model), "w2": embed.weights_hash(model2),
-                 "gan": gan_meta["key"], "data": faces.source.kind, "mode": resolved,
-                 "code": INVERSION_CODE_VERSION})
-    if use_cache:
-        cached = _load_run(key)
-        if cached is not None:
-            cached.generator = generator
-            if log is not None:
-                log(f"inversion: loaded the cached run {key}")
-            return cached
-
-    # ----- embeddings of real images (training subjects fit; held-out subjects judge)
-    emb = embed_array(model, spec, faces.images)
-    emb2 = embed_array(model2, spec2, faces.images)
-    thresholds = am.thresholds_at_fars(am.impostor_scores(emb[heldout_mask],
-                                                          faces.subjects[heldout_mask]))
-    thresholds2 = am.thresholds_at_fars(am.impostor_scores(emb2[heldout_mask],
-                                                           faces.subjects[heldout_mask]))
-    light = np.stack([faces.azimuth, faces.elevation], 1)
-    groups = faces.subjects[train_mask]
-    alphas = np.logspace(-3, 3, 7)
-    a_emb = choose_alpha(emb[train_mask], light[train_mask], groups, alphas)
-    light_from_emb = fit_ridge(emb[train_mask], light[train_mask], a_emb)
-    pix = pixel_light_features(faces.images)
-    a_pix = choose_alpha(pix[train_mask], light[train_mask], groups, alphas)
-    light_from_pixels = fit_ridge(pix[train_mask], light[train_mask], a_pix)
-    mean_face = faces.images[train_mask].mean(0)
-
-    # ----- targets: each held-out subject under each chosen light
-    target_idx = []
-    for subject in heldout:
-        for az, el in cfg.target_lights:
-            with contextlib.suppress(KeyError):
-                target_idx.append(faces.find(subject, az, el))
-    target_idx = np.array(target_idx, dtype=np.int64)
-    if target_idx.size == 0:
-        raise ValueError("no held-out image has one of the configured target lights")
-    gallery_idx = np.flatnonzero(heldout_mask)
-    target_in_gallery = np.searchsorted(gallery_idx, target_idx)
-    originals = faces.images[target_idx]
-    t_emb = emb[target_idx]
-    timings["setup_s"] = time.perf_counter() - t0 - sum(timings.values())
-
-    # ----- GAN samples: the mapping's training set and the decoder's extra faces
-    z_s, x_s = sample_gan(generator, cfg.n_gan_samples, seed=seed + 1)
-    e_s = embed_array(model, spec, x_s)
-    timings["gan_samples_s"] = time.perf_counter() - t0 - sum(timings.values())
-
-    recon: dict[str, np.ndarray] = {}
-    histories: dict[str, list[float]] = {}
-    # 1. decoder (black box at attack time)
-    dec_images = np.concatenate([faces.images[train_mask], x_s])
-    dec_emb = np.concatenate([emb[train_mask], e_s])
-    decoder, dec_hist = train_decoder(dec_images, dec_emb, model, spec, cfg, seed=seed,
-                                      device=dev, log=log)
-    recon["decoder"] = decoder_attack(decoder, t_emb)
-    histories["decoder_pixel"] = dec_hist["pixel"]
-    histories["decoder_id"] = dec_hist["id"]
-    timings["decoder_s"] = time.perf_counter() - t0 - sum(timings.values())
-
-    # 2. white-box pixels from the mean face
-    recon["gradient"], histories["gradient"] = gradient_attack(
-        model, spec, t_emb, mean_face, cfg.gradient_steps, cfg.gradient_lr, cfg.gradient_tv)
-    timings["gradient_s"] = time.perf_counter() - t0 - sum(timings.values())
-
-    # 3. GAN: mapping (encoder) + latent refinement (optimisation) = hybrid
-    mapper, map_hist = train_mapper(e_s, z_s, cfg.mapping_steps, seed=seed, device=dev)
-    histories["mapping"] = map_hist
-    with torch.no_grad():
-        z0 = mapper(torch.as_tensor(t_emb, device=dev)).cpu().numpy()
-    with frozen(generator), torch.no_grad():
-        recon["gan_init"] = generator(torch.as_tensor(z0, device=dev)).cpu().numpy()
-    recon["gan"], z_gan, histories["gan"] = gan_attack(
-        generator, model, spec, t_emb, z0, cfg.gan_steps, cfg.gan_lr, cfg.gan_prior,
-        cfg.gan_light_weight, light_from_emb, light_from_pixels)
-    timings["gan_attack_s"] = time.perf_counter() - t0 - sum(timings.values())
-
-    # ----- identical metrics for every attack
-    impostor = am.impostor_scores(emb[heldout_mask], faces.subjects[heldout_mask])
-    fars = np.logspace(-4, -0.5, 15)
-    curves: dict[str, list[float]] = {"far": fars.tolist()}
-    attacks: dict[str, dict] = {}
-    rows = dict(recon)
-    rows["mean_face"] = np.repeat(mean_face[None], len(target_idx), 0)
-    for name, images in rows.items():
-        r_emb = embed_array(model, spec, images)
-        r_emb2 = embed_array(model2, spec2, images)
-        report = am.attack_report(
-            recon=images, originals=originals, recon_emb=r_emb, target_emb=t_emb,
-            target_index=target_in_gallery, gallery_emb=emb[gallery_idx],
-            gallery_subjects=faces.subjects[gallery_idx], thresholds=thresholds,
-            recon_emb2=r_emb2, target_emb2=emb2[target_idx], thresholds2=thresholds2,
-            light_pred=light_from_emb(r_emb), azimuth=faces.azimuth[target_idx],
-            elevation=faces.elevation[target_idx])
-        pix_mae = am.lighting_mae(light_from_pixels(pixel_light_features(images)),
-                                  faces.azimuth[target_idx], faces.elevation[target_idx])
-        report["lighting_mae_pixels_deg"] = pix_mae["mean"]
-        report["distance_from_mean_face_rms"] = float(
-            np.sqrt(((images - mean_face) ** 2).mean()))
-        attacks[name] = report
-        curves[name] = am.success_curve(r_emb, t_emb, impostor, fars).tolist()
-    timings["metrics_s"] = time.perf_counter() - t0 - sum(timings.values())
-
-    # Real photos as "reconstructions": the ceiling any attack on other images can reach.
-    genuine_other = am.other_image_scores(t_emb, target_in_gallery, emb[gallery_idx],
-                                          faces.subjects[gallery_idx])
-    reference = {
-        f"real_other_images_far_{am.far_label(f)}": am.success_other_images(genuine_other, thr)
-        for f, thr in sorted(thresholds.items())}
-    reference["lighting_mae_deg_real"] = am.lighting_mae(
-        light_from_emb(t_emb), faces.azimuth[target_idx], faces.elevation[target_idx])["mean"]
-    reference["lighting_mae_pixels_deg_real"] = am.lighting_mae(
-        light_from_pixels(pixel_light_features(originals)), faces.azimuth[target_idx],
-        faces.elevation[target_idx])["mean"]
-    reference["mean_face"] = attacks.pop("mean_face")
-    reference["gan_mapping_only"] = attacks.pop("gan_init")
-    curves.pop("mean_face")
-
-    timings["total_s"] = time.perf_counter() - t0
-    metrics = {
-        "backbone": backbone,
-        "type2_backbone": f"{type2_meta['name']} ({type2_meta['config']['loss']}, widths "
-                          f"{type2_meta['config']['widths']}, seed {type2_meta['seed']})",
-        "mode": resolved,
-        "seed": seed,
-        "device": dev,
-        "heldout_subjects": heldout,
-        "target_lights": [list(v) for v in cfg.target_lights],
-        "n_targets": int(len(target_idx)),
-        "thresholds": {am.far_label(f): v for f, v in thresholds.items()},
-        "type2_thresholds": {am.far_label(f): v for f, v in thresholds2.items()},
-        "attacks": {name: attacks[name] for name in ATTACKS},
-        "reference": reference,
-        "gan": {"origin": gan_meta["origin"], "steps": gan_meta["steps"],
-                "train_seconds": gan_meta["train_seconds"], "key": gan_meta["key"]},
-        "config": cfg.to_dict(),
-        "timings_s": {k: round(v, 1) for k, v in timings.items()},
-    }
-    run = InversionRun(metrics, originals, faces.subjects[target_idx],
-                       faces.azimuth[target_idx], faces.elevation[target_idx], recon,
-                       mean_face, z_gan, curves, generator, histories)
+    timer = PhaseTimer()
+    setup = _prepare_models(resolved, backbone, seed, heldout_subjects, attack_subjects, dev,
+                            timer, log)
+    key = _run_key(setup, cfg, attack_seed, backbone, resolved)
+    if use_cache and (cached := _load_run(key)) is not None:
+        cached.generator = setup.generator
+        if log is not None:
+            log(f"inversion: loaded the cached run {key}")
+        return cached
+    with timer("setup_s"):
+        targets = _prepare_targets(setup, cfg)
+    recon, z_gan, histories = _attack(setup, targets, cfg, attack_seed, dev, timer, log)
+    with timer("metrics_s"):
+        reports, curves, reference = _measure(setup, targets, recon)
+    metrics = _summarise(setup, targets, cfg, reports, reference, backbone, resolved, seed,
+                         attack_seed, dev, timer.summary())
+    faces, idx = setup.faces, targets.index
+    run = InversionRun(metrics, faces.images[idx], faces.subjects[idx], faces.azimuth[idx],
+                       faces.elevation[idx], recon, targets.mean_face, z_gan, curves,
+                       setup.generator, histories)
     if use_cache:
         _save_run(run, key)
     return run
@@ -414,20 +524,28 @@ def reproduce_inversion(
     heldout_subjects: Sequence[str] | None = None,
     backbone: str = "yale-cosface",
     log: Log = print,
+    attack_seed: int = 0,
+    attack_subjects: Sequence[str] | None = None,
 ) -> dict:
     """The JSON summary of :func:`run_inversion` (what ``reproduce inversion`` writes).
+
+    ``seed`` and ``heldout_subjects`` define the subject split as in every experiment;
+    ``attack_seed`` and ``attack_subjects`` are those of :func:`run_inversion`.
 
     Returns
     -------
     dict
-        ``backbone``, ``mode``, ``seed``, ``heldout_subjects`` and ``attacks`` with one entry
+        ``backbone``, ``mode``, ``seed`` (of the split), ``attack_seed``,
+        ``split_heldout_subjects``, ``heldout_subjects`` (the attacked ones) and ``attacks``
+        with one entry
         per attack (``decoder``, ``gradient``, ``gan``), each holding ``success_far_1e-3``,
         ``success_far_1e-2``, ``success_other_images_far_1e-3``,
         ``success_other_images_far_1e-2``, ``type2_success_far_1e-3``, ``cosine``,
         ``ssim``, ``psnr`` and ``lighting_mae_deg``; plus thresholds, references
         (real photos, the mean face, the mapping alone) and timings.
     """
-    return run_inversion(mode, seed, heldout_subjects, backbone, log=log).metrics
+    return run_inversion(mode, seed, heldout_subjects, backbone, log=log, attack_seed=attack_seed,
+                         attack_subjects=attack_subjects).metrics
 
 
 REQUIRED_ATTACK_KEYS: tuple[str, ...] = (

@@ -78,6 +78,7 @@ def reproduce_leakage(
     backbone: str = "yale-cosface",
     progress: bool = False,
     n_splits: int | None = None,
+    p_values: str = "main",
 ) -> dict:
     """Chapter 2's leakage table: how well light direction is read from identity embeddings.
 
@@ -98,7 +99,12 @@ def reproduce_leakage(
         Subject splits for the intervals: the main split and the splits of seeds
         ``seed + 1``, ``seed + 2``, ... Default :data:`INTERVAL_SPLITS` for a real recognizer
         (its embeddings do not change with the split) and 1 for a course network (each
-        split needs its own trained network).
+        split needs its own trained network). Split ``k`` draws its subjects *and* seeds
+        its probes with ``seed + k``: each split is an independent replicate.
+    p_values
+        ``"main"``: the within-subject permutation test on the main split only (the other
+        splits give the intervals of the scores); ``"every"``: on every split, so that
+        ``intervals`` also holds the p-values' mean and maximum over splits.
 
     Returns
     -------
@@ -107,12 +113,14 @@ def reproduce_leakage(
         ``seconds``; ``targets``: per target and feature set (``embedding``, ``pixels``,
         ``untrained``, ``chance``) of the main split the scores (``mae_deg`` and ``r2``, or
         ``accuracy``), plus ``leakage_ratio`` and ``p_value``; ``intervals``: mean and 95%
-        interval of every score and of the leakage ratio over the ``n_splits`` splits (the
-        within-subject permutation test runs on the main split only).
+        interval of every score and of the leakage ratio over the ``n_splits`` splits;
+        ``splits``: the held-out subjects of each split.
     """
     from faceleak.experiments import recognizers
     from faceleak.vision import models
 
+    if p_values not in ("main", "every"):
+        raise ValueError(f"p_values must be 'main' or 'every', not {p_values!r}")
     start = time.perf_counter()
     resolved = config.run_mode(mode)
     pretrained = models.BACKBONES[backbone].is_pretrained
@@ -132,14 +140,16 @@ def reproduce_leakage(
                                              progress=progress)
     untrained = common.untrained_features(native, resolved, seed, variant=backbone)
     table = leakage_experiment(faces, split, embedding, untrained, resolved, seed, targets)
-    tables = [table]
+    tables, splits = [table], [split]
     for extra in range(1, n_splits if n_splits is not None else
                        (INTERVAL_SPLITS if pretrained else 1)):
         split_k = common.make_split(faces, seed + extra)
         emb_k = embedding if pretrained else common.backbone_features(faces, split_k, backbone,
-                                                               resolved, seed)
-        tables.append(leakage_experiment(faces, split_k, emb_k, untrained, resolved, seed,
-                                         targets, permutation_test=False))
+                                                                      resolved, seed)
+        tables.append(leakage_experiment(faces, split_k, emb_k, untrained, resolved,
+                                         seed + extra, targets,
+                                         permutation_test=p_values == "every"))
+        splits.append(split_k)
     train_rows, test_rows = split.masks(faces.subjects)
     return common.jsonable({
         "backbone": backbone,
@@ -150,6 +160,7 @@ def reproduce_leakage(
         "n_images": {"train": int(train_rows.sum()), "heldout": int(test_rows.sum())},
         "targets": table,
         "n_splits": len(tables),
+        "splits": [list(k.heldout) for k in splits],
         "intervals": summarize_over_splits(tables),
         "seconds": round(time.perf_counter() - start, 1),
     })

@@ -6,14 +6,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from faceleak.experiments.defences import EER_BUDGET
+
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
 
 
 def tradeoff(rows: Sequence[Mapping], leakage_key: str = "lighting_class_accuracy",
              inversion_key: str = "inversion_success_other_1e-2",
-             references: Mapping[str, tuple[float, float]] | None = None, title: str = ""):
+             references: Mapping[str, tuple[float, float]] | None = None, title: str = "",
+             eer_budget: float = EER_BUDGET):
     """Utility (EER, x) against leakage (y), one line per defence, colour = inversion success.
+
+    A dotted vertical line marks the largest EER loss allowed (``eer_budget``).
 
     Marker shapes and line styles differ per defence, so the figure reads in grayscale; the
     colour scale (cividis) is readable for colour-blind readers.
@@ -38,8 +43,9 @@ def tradeoff(rows: Sequence[Mapping], leakage_key: str = "lighting_class_accurac
     if baseline is not None:
         ax.scatter([baseline["eer"]], [baseline[leakage_key]], marker="*", s=260,
                    color="white", edgecolors="black", zorder=4, label="no defence")
-        ax.axvline(baseline["eer"] + 0.02, color="#888888", ls=":", lw=1)
-        ax.text(baseline["eer"] + 0.021, ax.get_ylim()[1], "EER loss 0.02", fontsize=7,
+        ax.axvline(baseline["eer"] + eer_budget, color="#888888", ls=":", lw=1)
+        ax.text(baseline["eer"] + eer_budget * 1.05, ax.get_ylim()[1], f"EER loss {eer_budget:g}",
+                fontsize=7,
                 va="top", color="#555555")
     for label, (x, y) in (references or {}).items():
         ax.scatter([x], [y], marker="h", s=120, color="#bbbbbb", edgecolors="black", zorder=4,
