@@ -13,6 +13,7 @@ from torch import nn
 from faceleak import experiments
 from faceleak.privacy import attack_metrics as am
 from faceleak.privacy import attacks, gan
+from faceleak.vision import checkpoints
 from faceleak.vision.models import InputSpec
 
 SIZE = (16, 16)
@@ -129,7 +130,7 @@ def test_train_gan_runs_and_checkpoint_roundtrip(tmp_path, monkeypatch):
     key = gan.gan_key(cfg, 0, ["s1", "s2"])
     assert key != gan.gan_key(cfg, 1, ["s1", "s2"]) != gan.gan_key(cfg, 0, ["s1"])
     ckpt = gan.gan_checkpoint(result, key, ["s1", "s2"], "quick", "test")
-    path = gan.save_checkpoint(ckpt, gan.gan_cache_path(key))
+    path = checkpoints.save_checkpoint(ckpt, gan.gan_cache_path(key))
     g_net = gan.generator_from_checkpoint(gan.read_checkpoint(path))
     with torch.no_grad():
         out = g_net(torch.zeros(2, 8))

@@ -44,6 +44,7 @@ from faceleak.privacy.attacks import (
     train_mapper,
 )
 from faceleak.vision import data, embed, models, train
+from faceleak.vision.checkpoints import resolve_checkpoint
 from faceleak.vision.models import InputSpec
 
 
@@ -84,35 +85,30 @@ def load_type2_backbone(train_subjects: Sequence[str], images: np.ndarray | None
     resolved = config.run_mode(mode)
     cfg = type2_config(resolved)
     key = train.cache_key(cfg, seed, train_subjects)
-    path = config.cache_dir() / "inversion" / f"type2-{key}.pt"
     dev = device or config.device()
+
+    def train_now() -> dict:
+        if images is None or labels is None:
+            raise ValueError("the type II embedder must be trained: pass images and labels")
+        result = train.train_backbone(images, labels, cfg, seed=seed, device=dev, log=log)
+        return {
+            "format": models.CHECKPOINT_FORMAT, "name": "type2-" + models.YALE_BACKBONE,
+            "key": key, "mode": resolved, "config": cfg.to_dict(), "seed": seed,
+            "train_subjects": sorted(train_subjects), "train_seconds": float(result.seconds),
+            "loss_history": [float(v) for v in result.history],
+            "state_dict": {k: (v.detach().cpu().half() if v.is_floating_point() else v.cpu())
+                           for k, v in result.model.state_dict().items()},
+        }
+
     packaged = gan_mod.packaged_gan_path(resolved, seed).with_name(
         f"type2-{resolved}-seed{seed}.pt")
-    for candidate, origin in ((path, "cache"), (packaged, "package")):
-        if candidate.is_file():
-            ckpt = models.read_checkpoint(candidate)
-            if ckpt["key"] == key:
-                model = models.model_from_checkpoint(ckpt).to(dev)
-                if log is not None:
-                    log(f"type II embedder: loaded from the {origin} ({candidate.name})")
-                meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
-                meta["origin"] = origin
-                return model, models.yale_spec(model), meta
-    if images is None or labels is None:
-        raise ValueError("the type II embedder must be trained: pass images and labels")
-    result = train.train_backbone(images, labels, cfg, seed=seed, device=dev, log=log)
-    ckpt = {
-        "format": models.CHECKPOINT_FORMAT, "name": "type2-" + models.YALE_BACKBONE,
-        "key": key, "mode": resolved, "config": cfg.to_dict(), "seed": seed,
-        "train_subjects": sorted(train_subjects), "train_seconds": float(result.seconds),
-        "loss_history": [float(v) for v in result.history],
-        "state_dict": {k: (v.detach().cpu().half() if v.is_floating_point() else v.cpu())
-                       for k, v in result.model.state_dict().items()},
-    }
-    models.save_checkpoint(ckpt, path)
+    ckpt, meta = resolve_checkpoint(
+        key, config.cache_dir() / "inversion" / f"type2-{key}.pt", packaged,
+        models.read_checkpoint, train_now, what="type II embedder",
+        remedy="pass images and labels to train it.")
+    if log is not None and meta["origin"] != "trained now":
+        log(f"type II embedder: loaded from the {meta['origin']} ({Path(meta['path']).name})")
     model = models.model_from_checkpoint(ckpt).to(dev)
-    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
-    meta["origin"] = "trained now"
     return model, models.yale_spec(model), meta
 
 

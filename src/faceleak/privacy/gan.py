@@ -41,7 +41,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from faceleak import config
-from faceleak.vision.checkpoints import read_checkpoint_file, save_checkpoint
+from faceleak.vision.checkpoints import read_checkpoint_file, resolve_checkpoint
 
 GAN_FORMAT = "faceleak-gan/1"
 # Bump when a change here changes what a given config trains, so old caches miss.
@@ -373,7 +373,7 @@ def load_generator(
     data_source
         Recorded in a new checkpoint (``"shared"``, ``"compact"``...).
     train_if_missing
-        Train when nothing matches (else raise FileNotFoundError).
+        Train when nothing matches (else raise :class:`~faceleak.vision.checkpoints.WeightsError`).
     log
         Where to say where the weights came from.
 
@@ -385,26 +385,20 @@ def load_generator(
     resolved = config.run_mode(mode)
     cfg = gan_config(resolved)
     key = gan_key(cfg, seed, train_subjects)
-    path = gan_cache_path(key)
     dev = device or config.device()
-    for candidate, origin in ((path, "cache"), (packaged_gan_path(resolved, seed), "package")):
-        if candidate.is_file():
-            ckpt = read_checkpoint(candidate)
-            if ckpt["key"] == key:
-                meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
-                meta["origin"], meta["path"] = origin, str(candidate)
-                if log is not None:
-                    log(f"DCGAN: loaded the generator from the {origin} ({candidate.name}); "
-                        f"{meta['steps']} steps, trained in {meta['train_seconds']:.0f} s")
-                return generator_from_checkpoint(ckpt).to(dev), meta
-    if not train_if_missing:
-        raise FileNotFoundError(f"No trained generator for key {key} in {path.parent} or the "
-                                "package; run scripts/train_inversion_models.py.")
-    if images is None:
-        raise ValueError("the generator must be trained: pass the training-subject images")
-    result = train_gan(images, cfg, seed=seed, device=dev, log=log)
-    ckpt = gan_checkpoint(result, key, train_subjects, resolved, data_source)
-    save_checkpoint(ckpt, path)
-    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
-    meta["origin"], meta["path"] = "trained now", str(path)
+
+    def train_now() -> dict:
+        if images is None:
+            raise ValueError("the generator must be trained: pass the training-subject images")
+        result = train_gan(images, cfg, seed=seed, device=dev, log=log)
+        return gan_checkpoint(result, key, train_subjects, resolved, data_source)
+
+    ckpt, meta = resolve_checkpoint(
+        key, gan_cache_path(key), packaged_gan_path(resolved, seed), read_checkpoint,
+        train_now if train_if_missing else None, what="trained generator",
+        remedy="run scripts/train_inversion_models.py.")
+    if log is not None and meta["origin"] != "trained now":
+        log(f"DCGAN: loaded the generator from the {meta['origin']} "
+            f"({Path(meta['path']).name}); {meta['steps']} steps, trained in "
+            f"{meta['train_seconds']:.0f} s")
     return generator_from_checkpoint(ckpt).to(dev), meta

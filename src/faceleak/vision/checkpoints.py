@@ -13,6 +13,7 @@ another format) raises :class:`WeightsError` with what to do.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,11 +108,70 @@ def read_checkpoint_file(path: Path | str, expected_format: str, remedy: str) ->
     WeightsError
         If the file cannot be unpickled safely or is another kind of checkpoint.
     """
+    with open(path, "rb") as fh:
+        head = fh.read(256).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+        raise WeightsError(f"{path} is a web page, not a checkpoint (a download saved the "
+                           f"page instead of the file); {remedy}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
-        raise WeightsError(f"{path} is not a readable checkpoint "
-                           f"({type(exc).__name__}: {exc}); {remedy}") from exc
+        # torch's own message suggests weights_only=False, which would run arbitrary code
+        # from an untrusted file: only its kind is reported.
+        raise WeightsError(f"{path} is not a readable checkpoint ({type(exc).__name__}: it is "
+                           f"truncated, corrupt or not a torch file); {remedy}") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != expected_format:
         raise WeightsError(f"{path} is not a {expected_format} checkpoint; {remedy}")
     return ckpt
+
+
+def checkpoint_meta(ckpt: dict, origin: str, path: Path | str) -> dict:
+    """A checkpoint's metadata: everything but the weights, plus where it came from.
+
+    ``origin`` is ``"cache"``, ``"package"`` or ``"trained now"``.
+    """
+    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    meta["origin"], meta["path"] = origin, str(path)
+    return meta
+
+
+def resolve_checkpoint(key: str, cache_path: Path, packaged_path: Path | None,
+                       read: Callable[[Path], dict], make: Callable[[], dict] | None,
+                       what: str, remedy: str) -> tuple[dict, dict]:
+    """The one resolution order of every network the course trains: cache, package, make.
+
+    Parameters
+    ----------
+    key
+        Hash of everything the weights depend on (config, seed, training subjects); a file
+        whose ``key`` differs is ignored, so a changed recipe is never served stale weights.
+    cache_path
+        Where the user's copy lives (``config.cache_dir()/...``); a made checkpoint is saved
+        there.
+    packaged_path
+        The copy committed with the package, or None.
+    read
+        Reads and checks a file (raises :class:`WeightsError` when it is not one).
+    make
+        Trains (or converts) and returns a checkpoint dict with ``key``; None forbids it.
+    what, remedy
+        For the error when nothing matches and ``make`` is None.
+
+    Returns
+    -------
+    checkpoint, meta
+        The checkpoint (with its ``state_dict``) and :func:`checkpoint_meta`.
+    """
+    for candidate, origin in ((cache_path, "cache"), (packaged_path, "package")):
+        if candidate is not None and candidate.is_file():
+            ckpt = read(candidate)
+            if ckpt.get("key") == key:
+                return ckpt, checkpoint_meta(ckpt, origin, candidate)
+    if make is None:
+        raise WeightsError(f"No {what} for key {key} in {cache_path.parent} or the package; "
+                           f"{remedy}")
+    ckpt = make()
+    if ckpt.get("key") != key:
+        raise RuntimeError(f"made a checkpoint with key {ckpt.get('key')}, expected {key}")
+    save_checkpoint(ckpt, cache_path)
+    return ckpt, checkpoint_meta(ckpt, "trained now", cache_path)

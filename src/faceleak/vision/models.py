@@ -24,6 +24,7 @@ from faceleak.vision.checkpoints import (  # noqa: F401 - re-exported: the 0.1 n
     facenet_checkpoint_path,
     facenet_weights_info,
     read_checkpoint_file,
+    resolve_checkpoint,
     save_checkpoint,
     torch_home,
 )
@@ -520,33 +521,22 @@ def load_yale_backbone(
     """
     cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects, variant)
     dev = device or config.device()
-    path = backbone_cache_path(key)
-    candidates = [(path, "cache")]
-    if use_packaged:
-        candidates.append((packaged_checkpoint_path(key, config.run_mode(mode), variant),
-                           "package"))
-    for candidate, origin in candidates:
-        if candidate.is_file():
-            ckpt = read_checkpoint(candidate)
-            if ckpt["key"] == key:
-                model = model_from_checkpoint(ckpt).to(dev)
-                meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
-                meta["origin"], meta["path"] = origin, str(candidate)
-                if log is not None:
-                    log(f"{variant}: loaded weights from the {origin} ({candidate.name}); "
-                        f"trained by faceleak on {len(meta['train_subjects'])} training "
-                        f"subjects in {meta['train_seconds']:.0f} s")
-                return model, meta
-    if not train_if_missing:
-        raise WeightsError(f"No trained {YALE_BACKBONE} weights for key {key} in {path.parent} "
-                           "or the package; call get_backbone with train_if_missing=True.")
-    ckpt = train_yale_checkpoint(mode, seed, split_seed, device=dev, log=log,
-                                 heldout_subjects=heldout_subjects, variant=variant)
-    save_checkpoint(ckpt, path)
-    model = model_from_checkpoint(ckpt).to(dev)
-    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
-    meta["origin"], meta["path"] = "trained now", str(path)
-    return model, meta
+
+    def train_now() -> dict:
+        return train_yale_checkpoint(mode, seed, split_seed, device=dev, log=log,
+                                     heldout_subjects=heldout_subjects, variant=variant)
+
+    ckpt, meta = resolve_checkpoint(
+        key, backbone_cache_path(key),
+        packaged_checkpoint_path(key, config.run_mode(mode), variant) if use_packaged else None,
+        read_checkpoint, train_now if train_if_missing else None,
+        what=f"trained {variant} weights",
+        remedy="call get_backbone with train_if_missing=True.")
+    if log is not None and meta["origin"] != "trained now":
+        log(f"{variant}: loaded weights from the {meta['origin']} ({Path(meta['path']).name}); "
+            f"trained by faceleak on {len(meta['train_subjects'])} training "
+            f"subjects in {meta['train_seconds']:.0f} s")
+    return model_from_checkpoint(ckpt).to(dev), meta
 
 
 def train_yale_checkpoint(mode: str | None = None, seed: int = 0, split_seed: int = 0,
