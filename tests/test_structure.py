@@ -199,3 +199,32 @@ def test_the_course_uses_the_new_paths():
             if dotted.search(line) or from_import.search(line):
                 hits.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:90]}")
     assert not hits, "old import paths:\n" + "\n".join(hits)
+
+
+#: Functions allowed to be long because they are declarative: a widget's layout, a figure's
+#: panels. Everything else stays short enough to read at once.
+DECLARATIVE = {"faceleak.widgets.risk.scorecard_widget", "faceleak.widgets.pair_explorer",
+               "faceleak.viz.risk.plot_scorecard"}
+MAX_BODY_LINES = 70
+
+
+def _function_lengths() -> dict[str, int]:
+    """Lines of each function's body, its docstring excluded."""
+    lengths = {}
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.body
+                has_doc = (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                           and isinstance(body[0].value.value, str) and len(body) > 1)
+                start = body[1 if has_doc else 0].lineno
+                lengths[f"{module}.{node.name}"] = node.end_lineno - start + 1
+    return lengths
+
+
+def test_no_function_is_a_god_function():
+    lengths = _function_lengths()
+    assert lengths["faceleak.experiments.inversion.run_inversion"] < 40  # the check sees it
+    long = {name: n for name, n in lengths.items()
+            if n > MAX_BODY_LINES and name not in DECLARATIVE}
+    assert not long, f"split these into phases: {long}"

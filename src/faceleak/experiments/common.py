@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from faceleak import config
-from faceleak.vision import data
+from faceleak.vision import compat, data, embed, models, train
 
 
 def make_split(faces: data.FaceSet, seed: int = 0,
@@ -32,8 +33,6 @@ def backbone_features(faces: data.FaceSet, split: data.SubjectSplit, backbone: s
     The course's own backbone is trained (or loaded from the cache) on ``split.train``;
     pretrained FaceNet never saw Extended Yale B at all.
     """
-    from faceleak.vision import embed
-
     resolved = config.run_mode(mode)
     model, spec = split_backbone(backbone, split, resolved)
     key = embed.cache_key_for(backbone, model, faces, resolved)
@@ -48,8 +47,6 @@ def split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None,
     never have seen a held-out subject, whatever subset of faces the split was drawn from;
     for the full set the cache key is the same as for the seeded split.
     """
-    from faceleak.vision import models
-
     heldout = ({"heldout_subjects": list(split.heldout)}
                if models.BACKBONES[backbone].kind == "yale" else {})
     return models.get_backbone(backbone, mode=config.run_mode(mode), seed=0, device=device,
@@ -64,18 +61,12 @@ def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int =
     a course network, or FaceNet's Inception-ResNet-v1 (cached, since it costs as much as
     the real one). dlib's network cannot be re-initialised from Python: None.
     """
-    import torch
-
-    from faceleak.vision import embed, models, train
-
     resolved = config.run_mode(mode)
     kind = models.BACKBONES[variant].kind
     if kind == "dlib":
         return None
     config.seed_everything(seed)
     if kind == "facenet":
-        from faceleak.vision import compat
-
         compat.ensure_facenet_importable()
         from facenet_pytorch import InceptionResnetV1
 

@@ -11,11 +11,13 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+from sklearn.linear_model import Ridge
 
 from faceleak import config
 from faceleak.experiments import common
-from faceleak.privacy import probes
-from faceleak.vision import data
+from faceleak.privacy import attack_metrics, attacks, defenses, gan, probes
+from faceleak.vision import data, embed
 
 #: The sweep of every defence: name -> strengths (iterations, bits, noise scale, dimensions).
 DEFENCE_SWEEP: dict[str, tuple[float, ...]] = {
@@ -42,8 +44,6 @@ def defence_sweep(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.n
     given, is called as ``inverter(protected, defence_row)`` and returns a dict of inversion
     metrics that is merged into the row.
     """
-    from faceleak.privacy import defenses
-
     train, test = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
     rows = []
@@ -70,8 +70,6 @@ def biohash_key_scenarios(faces: data.FaceSet, split: data.SubjectSplit, embeddi
     * unknown key: the attacker trains on templates made with a key of their own;
     * linkability: EER of same-person comparisons across two keys (0.5 = unlinkable).
     """
-    from faceleak.privacy import defenses
-
     train, test = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
     victim = defenses.BioHash(key=1000 + seed, n_bits=n_bits).fit(embedding[train])
@@ -126,8 +124,6 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         ``inversion=False``), probes retrained against INLP (``adaptive_inlp``), the BioHash
         key scenarios, the ``reference`` row and the ``eer_budget``.
     """
-    from faceleak.privacy import defenses
-
     start = time.perf_counter()
     resolved = config.run_mode(mode)
     faces = data.load_faces(config.settings(resolved).image_size)
@@ -167,8 +163,6 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
 def reference_row(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
                   mode: str | None = None, seed: int = 0) -> dict:
     """Utility and leakage of another backbone's templates with no defence at all."""
-    from faceleak.privacy import defenses
-
     embedding = common.backbone_features(faces, split, backbone, mode, seed)
     train, test = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
@@ -185,8 +179,6 @@ def adaptive_inlp(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.n
     INLP removes the directions a *linear* probe finds; an attacker who retrains a
     non-linear probe on protected templates measures what is left.
     """
-    from faceleak.privacy import defenses
-
     train, test = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
     rows = []
@@ -213,9 +205,6 @@ def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, embedding: n
     judge, test_idx
         ``judge(reconstructions) -> dict`` of metrics, and the held-out rows it expects.
     """
-    from faceleak.privacy import attack_metrics
-    from faceleak.vision import embed
-
     _, test = split.masks(faces.subjects)
     test_idx = np.flatnonzero(test)
     base = embedding[test_idx]
@@ -260,8 +249,6 @@ def linear_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str
     callable
         ``inverter(protected_templates, row) -> dict`` for :func:`defence_sweep`.
     """
-    from sklearn.linear_model import Ridge
-
     model, spec = common.split_backbone(backbone, split, mode)
     judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
@@ -288,8 +275,6 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     binarisation and quantisation do not have. About ten times slower than the linear
     decoder, so the lab runs it with no defence and at the best operating point only.
     """
-    from faceleak.privacy import attacks
-
     model, spec = common.split_backbone(backbone, split, mode)
     judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
@@ -320,10 +305,6 @@ def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
     The inverter is called as ``inverter(protected, row)`` with the fitted defence in
     ``row["fitted_defence"]`` (None: no defence), as :func:`operating_point_inversion` does.
     """
-    import torch
-
-    from faceleak.privacy import attacks, defenses, gan
-
     resolved = config.run_mode(mode)
     model, spec = common.split_backbone(backbone, split, resolved)
     judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
@@ -386,8 +367,6 @@ def operating_point_inversion(faces: data.FaceSet, split: data.SubjectSplit,
     exactly as in :func:`defence_sweep`, and handed to the inverter in
     ``row["fitted_defence"]`` (None for no defence).
     """
-    from faceleak.privacy import defenses
-
     train, _ = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
     out = [{"defence": "no defence", "strength": float("nan"), "ok": True,
@@ -413,10 +392,6 @@ def linear_reconstruction(faces: data.FaceSet, split: data.SubjectSplit, embeddi
 
     ``defence_id`` is a name for :func:`faceleak.privacy.defenses.make_defence` or ``"none"``.
     """
-    from sklearn.linear_model import Ridge
-
-    from faceleak.privacy import defenses
-
     train, _ = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
     if defence_id == "none":

@@ -13,9 +13,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from faceleak import config
-from faceleak.experiments import common
+from faceleak.experiments import common, recognizers
 from faceleak.privacy import probes
-from faceleak.vision import data
+from faceleak.vision import data, models
 
 LEAKAGE_TARGETS = ("azimuth", "abs_azimuth", "elevation", "lighting_class", "lighting_vertical",
                    "brightness")
@@ -116,9 +116,6 @@ def reproduce_leakage(
         interval of every score and of the leakage ratio over the ``n_splits`` splits;
         ``splits``: the held-out subjects of each split.
     """
-    from faceleak.experiments import recognizers
-    from faceleak.vision import models
-
     if p_values not in ("main", "every"):
         raise ValueError(f"p_values must be 'main' or 'every', not {p_values!r}")
     start = time.perf_counter()

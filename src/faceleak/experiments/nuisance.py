@@ -44,10 +44,15 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
+from PIL import Image, ImageEnhance
+from skimage.filters import gaussian
+from skimage.transform import SimilarityTransform, rotate, warp
+from threadpoolctl import threadpool_limits
 
 from faceleak import config
+from faceleak.experiments import leakage
 from faceleak.privacy import probes
-from faceleak.vision import data
+from faceleak.vision import data, embed, models
 
 __all__ = [
     "FACTORS",
@@ -80,8 +85,6 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def _rotate(image: np.ndarray, degrees: float, pixel_scale: float) -> np.ndarray:
-    from skimage.transform import rotate
-
     # Positive = counter-clockwise as displayed (scikit-image's convention), about the centre.
     # Borders repeat the edge pixel: "reflect" would mirror an eye or the chin into the corner,
     # a second partial face that a landmark detector may lock on to.
@@ -90,8 +93,6 @@ def _rotate(image: np.ndarray, degrees: float, pixel_scale: float) -> np.ndarray
 
 
 def _zoom(image: np.ndarray, zoom: float, pixel_scale: float) -> np.ndarray:
-    from skimage.transform import SimilarityTransform, warp
-
     # Zoom about the image centre, keeping the frame: > 1 crops in (the face fills more of
     # the frame), < 1 zooms out (the face shrinks, the border repeats the edge pixel).
     h, w = image.shape
@@ -103,8 +104,6 @@ def _zoom(image: np.ndarray, zoom: float, pixel_scale: float) -> np.ndarray:
 
 
 def _blur(image: np.ndarray, sigma: float, pixel_scale: float) -> np.ndarray:
-    from skimage.filters import gaussian
-
     if sigma <= 0:
         return image.copy()
     return gaussian(image, sigma=float(sigma) * pixel_scale, mode="nearest",
@@ -112,8 +111,6 @@ def _blur(image: np.ndarray, sigma: float, pixel_scale: float) -> np.ndarray:
 
 
 def _jpeg(image: np.ndarray, quality: float, pixel_scale: float) -> np.ndarray:
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.fromarray(_to_uint8(image), mode="L").save(buffer, format="JPEG",
                                                      quality=int(round(quality)))
@@ -122,16 +119,12 @@ def _jpeg(image: np.ndarray, quality: float, pixel_scale: float) -> np.ndarray:
 
 
 def _brightness(image: np.ndarray, gain: float, pixel_scale: float) -> np.ndarray:
-    from PIL import Image, ImageEnhance
-
     # PIL's Brightness multiplies every pixel by the gain (an exposure change), clipped at 255.
     out = ImageEnhance.Brightness(Image.fromarray(_to_uint8(image), mode="L")).enhance(gain)
     return np.asarray(out, dtype=np.float32) / 255.0
 
 
 def _contrast(image: np.ndarray, gain: float, pixel_scale: float) -> np.ndarray:
-    from PIL import Image, ImageEnhance
-
     # PIL's Contrast scales each pixel's distance to the image's mean grey by the gain: the
     # mean stays, the standard deviation is multiplied by the gain (up to clipping).
     out = ImageEnhance.Contrast(Image.fromarray(_to_uint8(image), mode="L")).enhance(gain)
@@ -442,8 +435,6 @@ def dial_plan(mode: str | None = None, **overrides) -> DialPlan:
     **overrides
         Any :class:`DialPlan` field, e.g. ``subjects=(...)``, ``n_splits=2``.
     """
-    from faceleak.experiments import leakage
-
     resolved = config.run_mode(mode)
     settings = leakage.probe_settings(resolved)
     quick = resolved == "quick"
@@ -664,8 +655,6 @@ def dial_leakage(
         above 0); ``*_by_split`` lists; ``embedding_probe`` and
         ``pixels_probe`` (the kind chosen most often); ``p_value``; ``pixel_components``.
     """
-    from threadpoolctl import threadpool_limits
-
     # The probes multiply matrices of about a hundred rows: BLAS threads cost more than they
     # save there (one thread made the MLP probe ten times faster on two cores).
     with threadpool_limits(limits=1):
@@ -807,8 +796,6 @@ def run_nuisance_dial(
     backbones are trained on the training subjects of split seed 0; the dial's other splits
     may hold out subjects such a network saw in training (the probe itself never sees them).
     """
-    from faceleak.vision import embed, models
-
     if not backbones:
         raise ValueError("give at least one backbone name")
     unknown = [b for b in backbones if b not in models.BACKBONES]

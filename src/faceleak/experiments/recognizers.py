@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceleak import config
-from faceleak.vision import data, detection, metrics
+from faceleak.vision import data, detection, embed, metrics, models
 from faceleak.vision.models import REAL_BACKBONES
 
 __all__ = ["REAL_BACKBONES", "FARS", "RealFacesPlan", "VerificationRow", "backbone_input",
@@ -129,8 +129,6 @@ def describe_real_faces(native: data.FaceSet, mode: str | None = None) -> str:
 
 def backbone_input(backbone: str, native: data.FaceSet, course: data.FaceSet) -> data.FaceSet:
     """The photos a backbone takes: native resolution for a real recognizer, else 64x56."""
-    from faceleak.vision import models
-
     return native if models.BACKBONES[backbone].is_pretrained else course
 
 
@@ -143,8 +141,6 @@ def recognizer_embeddings(backbone: str, faces: data.FaceSet, mode: str | None =
     their weights and the pixels). A course network is the one trained without ``split``'s
     held-out subjects (by default the split of seed 0).
     """
-    from faceleak.vision import embed, models
-
     resolved = config.run_mode(mode)
     info = models.BACKBONES[backbone]
     extra = ({"heldout_subjects": list(split.heldout)}

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from faceleak.vision.verification import (
     cosine_similarity,
@@ -175,8 +176,6 @@ def _image_pairs(recon: np.ndarray, original: np.ndarray) -> tuple[np.ndarray, n
 
 def ssim(recon: np.ndarray, original: np.ndarray) -> np.ndarray:
     """SSIM of each reconstruction with its original (scikit-image, data range 1)."""
-    from skimage.metrics import structural_similarity
-
     a, b = _image_pairs(recon, original)
     return np.array([structural_similarity(x, y, data_range=1.0) for x, y in zip(a, b,
                                                                                   strict=True)])
@@ -184,8 +183,6 @@ def ssim(recon: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 def psnr(recon: np.ndarray, original: np.ndarray) -> np.ndarray:
     """PSNR in dB of each reconstruction against its original (scikit-image, data range 1)."""
-    from skimage.metrics import peak_signal_noise_ratio
-
     a, b = _image_pairs(recon, original)
     return np.array([peak_signal_noise_ratio(y, x, data_range=1.0) for x, y in zip(a, b,
                                                                                     strict=True)])

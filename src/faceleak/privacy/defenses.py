@@ -32,6 +32,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 
+from faceleak.privacy import probes
+from faceleak.vision import metrics
 from faceleak.vision.verification import (
     cosine_similarity,
     cosine_similarity_matrix,
@@ -301,8 +303,6 @@ def verification_scores(templates: np.ndarray, labels: np.ndarray,
 
 def utility(templates: np.ndarray, labels: np.ndarray, binary: bool = False) -> dict:
     """Verification EER and TAR at FAR 1e-2 and 1e-3 on protected templates."""
-    from faceleak.vision import metrics
-
     genuine, impostor = verification_scores(templates, labels, binary)
     eer, threshold = metrics.eer(genuine, impostor)
     tar2, _ = tar_at_far(genuine, impostor, 1e-2)
@@ -320,8 +320,6 @@ def leakage(train_templates: np.ndarray, train_light: np.ndarray, test_templates
     adaptive attacker) and fits each probe kind; the best kind is reported. With
     ``train_subjects`` the linear probe's penalty is chosen by subject-grouped CV.
     """
-    from faceleak.privacy import probes
-
     x = np.vstack([train_templates, test_templates]).astype(np.float64)
     n_train = len(train_templates)
     train = np.arange(len(x)) < n_train
@@ -378,8 +376,6 @@ def cross_key_linkability(embedding: np.ndarray, subjects: np.ndarray, key_a: in
     Returns the EER of same-person vs different-person comparisons within one key (utility)
     and across two keys (linkability: 0.5 means the keys make templates unlinkable).
     """
-    from faceleak.vision import metrics
-
     fit_on = embedding if fit_features is None else fit_features
     a = BioHash(key=key_a, n_bits=n_bits).fit(fit_on).transform(embedding)
     b = BioHash(key=key_b, n_bits=n_bits).fit(fit_on).transform(embedding)

@@ -32,6 +32,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -305,8 +306,6 @@ def gan_cache_path(key: str) -> Path:
 
 def packaged_gan_path(mode: str, seed: int = 0) -> Path:
     """The generator committed with the package for a mode and seed (may not exist)."""
-    from importlib import resources
-
     return Path(str(resources.files("faceleak") / "resources" / RESOURCE_DIR
                     / f"dcgan-{mode}-seed{seed}.pt"))
 

@@ -18,10 +18,13 @@ import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from faceleak import config
-from faceleak.vision import compat
+from faceleak.vision import compat, data
 from faceleak.vision.data import FaceSet
 
 
@@ -103,14 +106,10 @@ def detect_faces(
         One row per image and setting: ``name``, ``subject``, ``azimuth``, ``elevation``,
         ``setting``, ``detected`` (bool) and ``probability`` (NaN when nothing was found).
     """
-    import pandas as pd
-
     if len(faces) == 0:
         raise ValueError("no faces to detect")
     images = faces.images
     if images.shape[1] < 100:  # MTCNN's smallest face is 20 px: give it the native scale
-        import torch
-        from torch.nn import functional as F
 
         images = F.interpolate(torch.from_numpy(images)[:, None], scale_factor=3,
                                mode="bilinear", align_corners=False)[:, 0].numpy()
@@ -153,8 +152,6 @@ def light_group(azimuth: np.ndarray, elevation: np.ndarray) -> np.ndarray:
 
 def summarize(table):
     """Detection rate per setting, overall and per light group (a DataFrame, rates in [0, 1])."""
-    import pandas as pd
-
     table = table.assign(light=light_group(table["azimuth"], table["elevation"]))
     overall = table.groupby("setting", sort=False)["detected"].mean().rename("all lights")
     by_light = table.pivot_table(index="setting", columns="light", values="detected",
@@ -176,8 +173,6 @@ def rates_by_azimuth(table):
     ``rate`` and ``n``. Bands pool neighbouring azimuths so that each rate rests on many
     images.
     """
-    import pandas as pd
-
     band = pd.cut(table["azimuth"].abs(), AZIMUTH_BINS, labels=AZIMUTH_LABELS,
                   include_lowest=True)
     grouped = table.assign(azimuth=band).groupby(["setting", "azimuth"], sort=False,
@@ -195,8 +190,6 @@ def load_for_detection(subjects=None) -> FaceSet:
     The embedded compact copy only has 64x56 crops; :func:`detect_faces` upsamples those,
     which makes detection slightly easier than on the real crops.
     """
-    from faceleak.vision import data
-
     source = data.locate_data()
     size = data.CROP_SHAPE if source.kind != "compact" else data.COMPACT_SHAPE
     return data.load_faces(size, subjects=subjects, source=source)

