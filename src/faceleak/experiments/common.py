@@ -8,7 +8,9 @@ architecture at random weights (:func:`untrained_features`) and returns plain JS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -94,3 +96,22 @@ def jsonable(value):
     return value
 
 
+class PhaseTimer:
+    """Seconds spent in each phase of a run: ``with timer("decoder_s"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = time.perf_counter() - start
+
+    def summary(self) -> dict[str, float]:
+        """Every phase, and ``total_s`` since the timer was made, rounded to 0.1 s."""
+        return {k: round(v, 1) for k, v in
+                {**self.seconds, "total_s": time.perf_counter() - self._start}.items()}

@@ -7,7 +7,6 @@ The defences themselves are in :mod:`faceleak.privacy.defenses`; the attacks in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -124,25 +123,36 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         ``inversion=False``), probes retrained against INLP (``adaptive_inlp``), the BioHash
         key scenarios, the ``reference`` row and the ``eer_budget``.
     """
-    start = time.perf_counter()
+    timer = common.PhaseTimer()
     resolved = config.run_mode(mode)
-    faces = data.load_faces(config.settings(resolved).image_size)
-    split = common.make_split(faces, seed, heldout_subjects)
-    embedding = common.backbone_features(faces, split, backbone, resolved, seed)
-    inverter = (_default_inverter(faces, split, backbone, resolved, embedding) if inversion
-                else None)
-    rows = defence_sweep(faces, split, embedding, seed=seed, inverter=inverter)
-    baseline_eer = rows[0]["eer"]
-    points = defenses.best_operating_points(rows[1:], baseline_eer, eer_budget, LEAKAGE_KEY)
+    with timer("features_s"):
+        faces = data.load_faces(config.settings(resolved).image_size)
+        split = common.make_split(faces, seed, heldout_subjects)
+        embedding = common.backbone_features(faces, split, backbone, resolved, seed)
+    with timer("sweep_s"):
+        inverter = (_default_inverter(faces, split, backbone, resolved, embedding) if inversion
+                    else None)
+        rows = defence_sweep(faces, split, embedding, seed=seed, inverter=inverter)
+    points = defenses.best_operating_points(rows[1:], rows[0]["eer"], eer_budget, LEAKAGE_KEY)
     decoder_rows = gan_rows = None
     if inversion:
         best = best_protection(points)
-        decoder_rows = operating_point_inversion(
-            faces, split, embedding, [best] if best else [],
-            decoder_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
-        gan_rows = operating_point_inversion(
-            faces, split, embedding, protections_within_budget(points),
-            gan_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+        with timer("decoder_s"):
+            decoder_rows = operating_point_inversion(
+                faces, split, embedding, [best] if best else [],
+                decoder_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+        with timer("gan_s"):
+            gan_rows = operating_point_inversion(
+                faces, split, embedding, protections_within_budget(points),
+                gan_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+    with timer("biohash_s"):
+        keys = biohash_key_scenarios(faces, split, embedding, min(64, embedding.shape[1]), seed)
+    with timer("inlp_s"):
+        inlp = adaptive_inlp(faces, split, embedding, seed=seed)
+    with timer("reference_s"):
+        reference = (reference_row(faces, split, reference_backbone, resolved, seed)
+                     if reference_backbone else None)
+    timings = timer.summary()
     return common.jsonable({
         "backbone": backbone, "mode": resolved, "seed": seed,
         "heldout_subjects": list(split.heldout), "data": faces.source.describe(),
@@ -150,13 +160,12 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         "operating_points": points,
         "decoder_at_operating_points": decoder_rows,
         "gan_at_operating_points": gan_rows,
-        "biohash_keys": biohash_key_scenarios(faces, split, embedding,
-                                              min(64, embedding.shape[1]), seed),
-        "adaptive_inlp": adaptive_inlp(faces, split, embedding, seed=seed),
-        "reference": (reference_row(faces, split, reference_backbone, resolved, seed)
-                      if reference_backbone else None),
+        "biohash_keys": keys,
+        "adaptive_inlp": inlp,
+        "reference": reference,
         "eer_budget": eer_budget,
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": timings["total_s"],
+        "timings_s": timings,
     })
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,27 +197,6 @@ def _load_run(key: str) -> InversionRun | None:
                             summary["curves"], None, summary["histories"])
 
 
-class PhaseTimer:
-    """Seconds spent in each phase of a run: ``with timer("decoder_s"): ...``."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._start = time.perf_counter()
-
-    @contextlib.contextmanager
-    def __call__(self, phase: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[phase] = time.perf_counter() - start
-
-    def summary(self) -> dict[str, float]:
-        """Every phase, and ``total_s`` since the timer was made, rounded to 0.1 s."""
-        return {k: round(v, 1) for k, v in
-                {**self.seconds, "total_s": time.perf_counter() - self._start}.items()}
-
-
 @dataclass
 class _Models:
     """What every attack is run against: the data, the split and the trained parts."""
@@ -259,7 +237,7 @@ class _Targets:
 
 def _prepare_models(mode: str, backbone: str, seed: int,
                     heldout_subjects: Sequence[str] | None,
-                    attack_subjects: Sequence[str] | None, dev: str, timer: PhaseTimer,
+                    attack_subjects: Sequence[str] | None, dev: str, timer: common.PhaseTimer,
                     log: Log) -> _Models:
     """The subject split, the attacked backbone, the GAN and the type II judge.
 
@@ -333,7 +311,7 @@ def _prepare_targets(setup: _Models, cfg: InversionConfig) -> _Targets:
 
 
 def _attack(setup: _Models, targets: _Targets, cfg: InversionConfig, seed: int, dev: str,
-            timer: PhaseTimer, log: Log) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+            timer: common.PhaseTimer, log: Log) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
     """The three attacks on the targets' embeddings: reconstructions, GAN latents, histories."""
     model, spec, generator = setup.model, setup.spec, setup.generator
     t_emb = targets.embeddings
@@ -489,7 +467,7 @@ def run_inversion(
     config.seed_everything(attack_seed)
     cfg = cfg or inversion_config(resolved)
     dev = config.device()
-    timer = PhaseTimer()
+    timer = common.PhaseTimer()
     setup = _prepare_models(resolved, backbone, seed, heldout_subjects, attack_subjects, dev,
                             timer, log)
     key = _run_key(setup, cfg, attack_seed, backbone, resolved)
