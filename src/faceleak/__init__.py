@@ -1,5 +1,11 @@
 """faceleak: the helper package of the course *Faces, Embeddings and the Fine Print*.
 
+The folders are the layers, each using only those before it: :mod:`faceleak.vision`
+(faces and recognizers), :mod:`faceleak.privacy` (attacks, probes, defences),
+:mod:`faceleak.experiments` (one experiment per chapter, shared by the labs, the CLI and
+the book); :mod:`faceleak.legal` (terms of service, vendor risk) needs no torch; the
+front-ends :mod:`faceleak.viz`, :mod:`faceleak.widgets` and :mod:`faceleak.cli` sit on top.
+
 Importing the package is cheap and needs no torch: each submodule imports what it needs.
 """
 
