@@ -39,6 +39,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def write_result(result: dict, path: Path | None) -> None:
+    """Write an experiment's JSON to ``path``, or to standard output for None or ``-``."""
     text = json.dumps(result, indent=1, ensure_ascii=False)
     if path is None or str(path) == "-":
         print(text)
@@ -46,3 +47,10 @@ def write_result(result: dict, path: Path | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
     print(f"wrote {path}", file=sys.stderr)
+
+
+def backbone_names() -> list[str]:
+    """The names of the backbone registry, for ``--backbone`` (loads torch: call it late)."""
+    from faceleak.vision.models import BACKBONES
+
+    return list(BACKBONES)

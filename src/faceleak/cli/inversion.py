@@ -16,7 +16,12 @@ import argparse
 import sys
 from typing import Any
 
-from faceleak.cli.arguments import add_common_arguments, heldout_list, write_result
+from faceleak.cli.arguments import (
+    add_common_arguments,
+    backbone_names,
+    heldout_list,
+    write_result,
+)
 
 
 def add_inversion_command(reproduce_subparsers: Any) -> argparse.ArgumentParser:
@@ -44,9 +49,9 @@ def add_inversion_command(reproduce_subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--attack-subjects", type=heldout_list, default=None,
                         metavar="yaleB03,yaleB11,...",
                         help="attack only these held-out subjects (default: all of them)")
-    parser.add_argument("--backbone", default="yale-cosface",
-                        help="attacked embedder (default yale-cosface; facenet-vggface2 needs "
-                             "its published weights)")
+    parser.add_argument("--backbone", default="yale-cosface", choices=backbone_names(),
+                        help="attacked embedder, a name of the backbone registry "
+                             "(default yale-cosface)")
     parser.set_defaults(func=run_inversion_cli)
     return parser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from faceleak.cli.arguments import add_common_arguments, write_result
+from faceleak.cli.arguments import add_common_arguments, backbone_names, write_result
 
 
 def _run_leakage(args: argparse.Namespace) -> int:
@@ -29,12 +29,6 @@ def _run_defences(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backbone_names() -> list[str]:
-    from faceleak.vision.models import BACKBONES
-
-    return list(BACKBONES)
-
-
 def add_reproduce_parser(commands) -> None:
     """Register ``reproduce`` and its experiments on the top-level sub-parsers."""
     parser = commands.add_parser("reproduce", help="run a lab's experiment and write its JSON")
@@ -42,7 +36,7 @@ def add_reproduce_parser(commands) -> None:
     leakage = experiments.add_parser(
         "leakage", help="Chapter 2: how much light direction identity embeddings leak")
     add_common_arguments(leakage)
-    leakage.add_argument("--backbone", default="yale-cosface", choices=_backbone_names(),
+    leakage.add_argument("--backbone", default="yale-cosface", choices=backbone_names(),
                          help="embedding backbone: a real recognizer (facenet-casia, "
                               "dlib-resnet) or the course's own (default yale-cosface)")
     leakage.add_argument("--splits", type=int, default=None, metavar="K",
@@ -52,7 +46,7 @@ def add_reproduce_parser(commands) -> None:
     defences = experiments.add_parser(
         "defences", help="Chapter 4: template protections on utility, leakage and inversion")
     add_common_arguments(defences)
-    defences.add_argument("--backbone", default="yale-cosface-plain", choices=_backbone_names(),
+    defences.add_argument("--backbone", default="yale-cosface-plain", choices=backbone_names(),
                           help="embedding backbone (default: yale-cosface-plain, which leaks)")
     defences.add_argument("--no-inversion", action="store_true",
                           help="skip the (slower) inversion axis")
