@@ -36,7 +36,10 @@ def built(tmp_path_factory) -> Path:
         "nb_execution_mode = 'off'\n"
         "exclude_patterns = ['_build']\n")
     (src / "index.md").write_text(
-        "# Home\n\n```{toctree}\nlab\nchapter\nbook/status\ntimes\n```\n")
+        "# Home\n\n```{toctree}\nlab\nchapter\nbook/status\ntimes\nclaims\n```\n")
+    (src / "claims.md").write_text(
+        "# Claims\n\n```{claim-check}\n:origin: seed\n```\n\n## Higgsfield\n\n"
+        "```{claim-check} higgsfield\n:origin: seed\n```\n")
     (src / "times.json").write_text(json.dumps({"quick": {
         "measured_utc": "2026-01-01 10:00", "cache": "empty at start", "labs": {
             "01_a.ipynb": {"seconds": 90.0}, "02_b.ipynb": {"failed": "cell 3: boom"}},
@@ -100,3 +103,31 @@ def test_lab_times_table_comes_from_the_measurements_file(built: Path):
     assert "1.5 min" in html and "failed" in html  # 90 s; the failed lab is shown as failed
     assert html.count("<p>not measured</p>") == 2  # no full-mode entry for either lab
     assert "all labs together 1.5 min" in html and "full mode:</strong> not measured yet" in html
+
+
+def test_claim_check_tables_come_from_the_ledger(built: Path):
+    from faceleak.legal import risk
+
+    page = (built / "claims.html").read_text(encoding="utf-8")
+    ledger = risk.load_ledger()
+    seed = [c for c in ledger.for_vendor("higgsfield") if c.origin == "seed"]
+    assert page.count("<table") == 2
+    for c in seed:
+        assert f"<td><p>{c.id}</p></td>" in page
+    assert 'href="https://higgsfield.ai/terms-of-use-agreement"' in page
+    assert "<td><p>HG-25</p></td>" not in page, "assessor claims are not in the seed table"
+    assert "shared/" not in page
+
+
+def test_claim_check_with_an_unknown_vendor_is_an_error(tmp_path: Path):
+    (tmp_path / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        "extensions = ['myst_nb', 'faceleak_book']\nnb_execution_mode = 'off'\n")
+    (tmp_path / "index.md").write_text("# Home\n\n```{claim-check} acme\n```\n")
+    warnings = tmp_path / "warnings.txt"
+    with warnings.open("w") as stream:
+        app = sphinx_app.Sphinx(str(tmp_path), str(tmp_path), str(tmp_path / "out"),
+                                str(tmp_path / "doctrees"), "html", status=None,
+                                warning=stream, freshenv=True)
+        app.build()
+    assert "claim-check" in warnings.read_text() and "acme" in warnings.read_text()

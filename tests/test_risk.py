@@ -359,3 +359,79 @@ def test_transfer_impact_assessment_walkthrough():
     assert (partial["status"] == "open").all()
     with pytest.raises(ValueError):
         risk.transfer_impact_assessment({"findings": {"7. Pray": ("x", "open")}})
+    assert "Data Privacy Framework" in tia.loc["2. Identify the transfer tool", "question"]
+
+
+# ------------------------------------------------------------------ EU-US Data Privacy Framework
+
+DPF_LIST = "https://www.dataprivacyframework.gov/list"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_each_vendor_has_a_dpf_status_to_check_that_counts_zero_until_checked(vendor):
+    dpf = [c for c in LEDGER.for_vendor(vendor) if DPF_LIST in c.sources]
+    assert len(dpf) == 1, "one claim per vendor on its DPF status, citing the DPF List"
+    claim = dpf[0]
+    assert claim.origin == "assessor" and claim.factor == "data_location"
+    assert claim.verdict == "unsupported", "an unconfirmed listing is not scored as a fact"
+    assert "must be checked" in claim.text
+    assert "2023/1795" in claim.note and "T-553/23" in claim.note and "C-703/25 P" in claim.note
+    res = risk.score_vendor(LEDGER, vendor)
+    assert res.contributions.loc[claim.id, "contribution"] == 0.0
+    # once someone finds the vendor on the list, the claim lowers the data-location factor
+    checked = risk.score_vendor(LEDGER.with_verdicts({claim.id: "verified"}), vendor)
+    assert checked.factor_scores["data_location"] < res.factor_scores["data_location"]
+
+
+# ------------------------------------------------------------------ the published claim check
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_claim_check_lists_every_seed_claim_with_verdict_and_sources(vendor):
+    text = risk.claim_check_markdown(LEDGER, vendor, "seed")
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()[2:]}
+    seed = [c for c in LEDGER.for_vendor(vendor) if c.origin == "seed"]
+    assert set(rows) == {risk._myst_text(c.id) for c in seed}
+    for c in seed:
+        row = rows[risk._myst_text(c.id)]
+        assert f"**{c.verdict}**" in row
+        for s in c.sources:
+            if s.startswith("https://"):
+                assert f"]({s})" in row, "web sources become links"
+    assert "shared/" not in text, "readers cannot open the course's working folders"
+    assessor = risk.claim_check_markdown(LEDGER, vendor, "assessor")
+    assessor_ids = {c.id for c in LEDGER.for_vendor(vendor) if c.origin == "assessor"}
+    assert not assessor_ids & {k.replace("\\", "") for k in rows}
+    assert all(f"| {risk._myst_text(i)} |" in assessor for i in assessor_ids)
+
+
+def test_claim_check_summary_counts_match_the_ledger():
+    text = risk.claim_check_markdown(LEDGER, origin="seed")
+    total = text.splitlines()[-1]
+    n_seed = sum(c.origin == "seed" for c in LEDGER.claims)
+    assert total.startswith("| **total** |") and total.endswith(f"| {n_seed} |")
+    for verdict in risk.VERDICTS:
+        line = next(row for row in text.splitlines() if row.startswith(f"| {verdict} |"))
+        n = sum(c.origin == "seed" and c.verdict == verdict for c in LEDGER.claims)
+        assert line.endswith(f"| {n} |")
+
+
+def test_claim_check_escapes_markup_in_claims():
+    nasty = _claim(id="T-9", text="A | pipe, $x$ math, {term}`role`, *stars* and <b>tags</b>",
+                   sources=("shared/seeds/000_616f9c87450cbd08.txt §3", "a | b"),
+                   note="[not](a link)")
+    ledger = LEDGER.with_claims([nasty])
+    row = risk.claim_check_markdown(ledger, "higgsfield").splitlines()[2]
+    # seven cells: the pipes inside the text are escaped, so the row keeps its shape
+    cells = [c for c in row.replace("\\|", "").split("|")[1:-1]]
+    assert len(cells) == 7
+    assert "\\$x\\$" in row and "\\{term\\}\\`role\\`" in row and "\\*stars\\*" in row
+    assert "\\[not\\](a link)" in row and "\\<b\\>" in row
+    assert "seed report 000, §3" in row and "shared/" not in row
+
+
+def test_claim_check_rejects_unknown_vendor_and_origin():
+    with pytest.raises(KeyError):
+        risk.claim_check_markdown(LEDGER, "acme")
+    with pytest.raises(ValueError, match="origin"):
+        risk.claim_check_markdown(LEDGER, "higgsfield", "rumour")

@@ -21,6 +21,16 @@
         ```{lab-times} measurements/lab_times.json
         ```
 
+``claim-check``
+    The claim-check page's tables, rendered at build time from the package's claim ledger
+    (``faceleak.legal.risk.claim_check_markdown``), so that the page never retypes a verdict::
+
+        ```{claim-check} higgsfield
+        :origin: seed
+        ```
+
+    Without an argument it renders the summary (claims per verdict and vendor).
+
 ``build-info``
     The status page states how long the build took. The build cannot know that until it has
     finished, so the page carries a placeholder that ``build-finished`` replaces in the
@@ -150,6 +160,34 @@ class LabTimes(SphinxDirective):
         return [container]
 
 
+class ClaimCheck(SphinxDirective):
+    """Render claim-ledger tables from ``faceleak.legal.risk`` at build time."""
+
+    optional_arguments = 1
+    has_content = False
+    option_spec = {"origin": lambda arg: directives.choice(arg, ("seed", "assessor"))}
+
+    def run(self) -> list[nodes.Node]:
+        try:
+            # imported here so that the other directives work without the course package
+            from faceleak.legal import risk
+        except ImportError as exc:
+            raise self.error(f"claim-check needs the faceleak package ({exc})") from exc
+        vendor = self.arguments[0] if self.arguments else None
+        ledger = risk.load_ledger()
+        try:
+            text = risk.claim_check_markdown(ledger, vendor, self.options.get("origin"))
+        except (KeyError, ValueError) as exc:
+            raise self.error(f"claim-check: {exc}") from exc
+        # the ledger ships with the package: rebuild the page when it changes
+        self.env.note_dependency(str(Path(risk.__file__).parent.parent / "resources"
+                                     / "risk_ledger.json"))
+        container = nodes.container(classes=["claim-check"])
+        self.state.nested_parse(StringList(text.splitlines(), source="risk_ledger.json"),
+                                self.content_offset, container)
+        return [container]
+
+
 class ApplyLabFigureAlt(SphinxPostTransform):
     """Give the image that a lab-figure's glue reference became the figure's alt text.
 
@@ -211,6 +249,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     app.add_directive("lab-figure", LabFigure)
     app.add_directive("lab-times", LabTimes)
+    app.add_directive("claim-check", ClaimCheck)
     app.add_post_transform(ApplyLabFigureAlt)
     app.connect("builder-inited", _build_started)
     app.connect("build-finished", _build_finished)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
@@ -66,6 +67,7 @@ __all__ = [
     "Ledger",
     "ScoreResult",
     "Vendor",
+    "claim_check_markdown",
     "claims_from_tos_labels",
     "claims_from_tos_text",
     "compare_ratings",
@@ -932,6 +934,99 @@ def _render_html(ledger: Ledger, ids: Sequence[str], w: Mapping[str, float], n: 
 
 
 # ---------------------------------------------------------------------------------------------
+# The published claim check (book/claim_check.md renders these tables at build time)
+# ---------------------------------------------------------------------------------------------
+
+_MYST_SPECIAL = "\\`*_{}[]<>$|#"
+
+
+def _myst_text(text: Any) -> str:
+    """Escape text for a MyST table cell: no roles, math, emphasis, links or cell breaks."""
+    out = []
+    for ch in " ".join(str(text).split()):
+        out.append("\\" + ch if ch in _MYST_SPECIAL else ch)
+    return "".join(out)
+
+
+_SEED_FILE = re.compile(r"^shared/seeds/(\d{3})_[0-9a-f]+\.txt\s*(.*)$")
+
+
+def _myst_source(source: str) -> str:
+    """A source as a MyST link when it is a web address, else as escaped text.
+
+    Seed files are named by their report number: readers of the book cannot open the
+    course's working folders, so a path there would be a dead end.
+    """
+    source = source.strip()
+    seed = _SEED_FILE.match(source)
+    if seed:
+        number, where = seed.groups()
+        return _myst_text(f"seed report {number}" + (f", {where}" if where else ""))
+    if source.startswith(("https://", "http://")) and not any(c in source for c in " <>|"):
+        label = source.split("://", 1)[1].split("/", 1)[0]
+        return f"[{_myst_text(label)}]({source})"
+    return _myst_text(source)
+
+
+def claim_check_markdown(
+    ledger: Ledger, vendor: str | None = None, origin: str | None = None
+) -> str:
+    """Render the claim check as MyST Markdown tables, for the book's claim-check page.
+
+    Parameters
+    ----------
+    ledger
+        The claim ledger.
+    vendor
+        ``None`` renders a summary: claims per verdict (rows) and vendor (columns). A vendor id
+        renders one row per claim about that vendor: id, claim, the seed's section, verdict,
+        evidence type, what the check found and the sources (web addresses become links).
+    origin
+        ``"seed"`` (what the seed reports say), ``"assessor"`` (what the course adds) or
+        ``None`` (both).
+
+    Returns
+    -------
+    str
+        Markdown that Sphinx/MyST can parse inside a directive: tables only, no headings. Text
+        is escaped, so a claim can never turn into a role, math or a link by accident.
+    """
+    if origin is not None and origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {ORIGINS} or None, got {origin!r}")
+    claims = [c for c in ledger.claims if origin is None or c.origin == origin]
+    if vendor is None:
+        vendors = [v for v in ledger.vendors if any(c.vendor == v.id for c in claims)]
+        lines = [
+            "| verdict | " + " | ".join(_myst_text(v.name) for v in vendors) + " | total |",
+            "|---|" + "---:|" * (len(vendors) + 1),
+        ]
+        for verdict in VERDICTS:
+            counts = [sum(c.vendor == v.id and c.verdict == verdict for c in claims)
+                      for v in vendors]
+            lines.append(f"| {verdict} | " + " | ".join(map(str, counts))
+                         + f" | {sum(counts)} |")
+        totals = [sum(c.vendor == v.id for c in claims) for v in vendors]
+        lines.append("| **total** | " + " | ".join(map(str, totals)) + f" | {sum(totals)} |")
+        return "\n".join(lines) + "\n"
+    ledger.vendor(vendor)  # raises KeyError for an unknown vendor
+    rows = [c for c in claims if c.vendor == vendor]
+    if not rows:
+        return "No claims of this kind are recorded for this vendor.\n"
+    lines = [
+        "| id | claim | seed section | verdict | evidence | what the check found | sources |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in rows:
+        sources = "; ".join(_myst_source(s) for s in c.sources)
+        lines.append(
+            f"| {_myst_text(c.id)} | {_myst_text(c.text)} | {_myst_text(c.seed_section or '')} "
+            f"| **{c.verdict}** | {c.evidence_type.replace('_', ' ')} | {_myst_text(c.note)} "
+            f"| {sources} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
 # Transfer impact assessment (EDPB Recommendations 01/2020, with the APPI Art. 28 counterpart)
 # ---------------------------------------------------------------------------------------------
 
@@ -944,8 +1039,10 @@ TIA_STEPS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "2. Identify the transfer tool",
-        "Adequacy decision, standard contractual clauses, binding corporate rules, or an Art. 49 "
-        "derogation?",
+        "Adequacy decision (for a US recipient: is it an active participant on the EU-U.S. Data "
+        "Privacy Framework List? Adequacy decision (EU) 2023/1795 of 10 July 2023, upheld in "
+        "T-553/23, appeal C-703/25 P pending), standard contractual clauses, binding corporate "
+        "rules, or an Art. 49 derogation?",
         "APPI Art. 28(1): consent, a 'standard-compliant system' (Rules Art. 16) or an "
         "adequate country (Rules Art. 15)",
     ),
