@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= chromium
 ALT_TEXT ?= fail
 
-.PHONY: help install test test-all book lint clean clean-book vendor check-site
+.PHONY: help install test test-all book lint clean clean-book vendor check-site release
 
 help:
 	@echo "make test   install into $(VENV) and run the fast tier (no labs, no slow tests)"
@@ -29,6 +29,7 @@ help:
 	@echo "make book   install into $(VENV) and build _build/html (labs executed, quick mode)"
 	@echo "make lint   ruff over src/, tests/ and scripts/"
 	@echo "make check-site  make book, then check the pages in headless Chromium and the repo"
+	@echo "make release VERSION=x.y.z  set the version, sync the labs, build the wheel, commit, tag"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -91,8 +92,17 @@ check-site: book
 	  --alt-text $(ALT_TEXT) --json _build/site-check/report.json || status=1; \
 	exit $$status
 
+# A release the labs install (scripts/release.py): refuses a dirty tree or an existing tag;
+# sets the version (pyproject.toml and faceleak/__init__.py), syncs the labs' Colab cell,
+# builds and checks the wheel and sdist into dist/, commits and tags vVERSION. Pushing the
+# tag (git push origin HEAD vVERSION) makes .github/workflows/release.yml attach the wheel
+# to the GitHub release, which is what the labs' first cell installs.
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z"; exit 2; }
+	$(PY) scripts/release.py "$(VERSION)"
+
 clean-book:
 	rm -rf _build
 
 clean: clean-book
-	rm -rf $(VENV)
+	rm -rf $(VENV) dist

@@ -16,7 +16,12 @@ Static (the HTML files and the build's records; no browser needed)
       execution table;
     - colab: every Colab link points at this repository (``repository.url`` in
       ``_config.yml``), its branch, and a notebook that exists in the repository; every lab
-      page has one;
+      page has one; the badge's image is the copy served with the site, not Colab's (which
+      offline readers would see only as its alt text);
+    - paths: no absolute path of the build machine on a page (its home folder, the folder
+      above the repository, or any ``/home/<user>/``, ``/Users/<user>/``, ``/root/``,
+      ``/work/``): labs print folders relative to a named root (``$FACELEAK_DATA``, ``~``,
+      the shared folder), as a reader's own run would show them;
     - links: every link to a local page or anchor resolves;
     - offline: no script or stylesheet from the network (MathJax and the widget manager are
       vendored by ``scripts/vendor_assets.py``); every local one exists; widget views have
@@ -106,7 +111,7 @@ class Finding:
         The page, relative to the site root (``labs/00_setup.html``), or ``"(build)"`` for
         findings about the build as a whole.
     check : str
-        Which check: ``images``, ``errors``, ``glossary``, ``colab``, ``links``,
+        Which check: ``images``, ``errors``, ``glossary``, ``colab``, ``paths``, ``links``,
         ``offline``, ``maths``, ``widgets``, ``alt-text`` or ``browser``.
     severity : str
         ``"fail"`` (makes the run fail), ``"warn"`` or ``"note"``.
@@ -146,6 +151,7 @@ class SiteContext:
     branch: str = "main"
     tracked: set[str] | None = None
     alt_severity: str = "warn"
+    private_paths: tuple[str, ...] = ()
     _ids: dict[Path, set[str]] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -157,7 +163,8 @@ class SiteContext:
         slug = url.split("github.com/", 1)[1] if "github.com/" in url else ""
         return cls(root=root, html_dir=html_dir, repo_slug=slug,
                    branch=str(repository.get("branch") or "main"),
-                   tracked=git_tracked(root), alt_severity=alt_severity)
+                   tracked=git_tracked(root), alt_severity=alt_severity,
+                   private_paths=build_machine_paths(root))
 
     def ids_of(self, page: Path) -> set[str]:
         """Return the ``id`` (and legacy ``name``) attributes of a built page, cached."""
@@ -170,6 +177,21 @@ class SiteContext:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+# Absolute folders that only mean something on the machine that built the site.
+BUILD_PATH_PATTERNS = (r"/home/[\w.-]+/", r"/Users/[\w.-]+/", r"/root/", r"/work/",
+                       r"[A-Z]:\\Users\\")
+
+
+def build_machine_paths(root: Path) -> tuple[str, ...]:
+    """This machine's own folders that must not appear on a page: home, above the repo."""
+    found = []
+    for folder in (Path.home(), root.resolve().parent):
+        text = str(folder).rstrip("/")
+        if text and folder != Path(folder.anchor):
+            found.append(text + "/")
+    return tuple(dict.fromkeys(found))
 
 
 def git_tracked(root: Path) -> set[str] | None:
@@ -432,10 +454,39 @@ def check_colab(soup: BeautifulSoup, page: str, ctx: SiteContext) -> Iterator[Fi
             yield Finding(page, "colab", "warn",
                           f"Colab link points at {path}, which git does not track yet: it "
                           "will 404 on GitHub until it is committed")
+        for img in link.find_all("img", src=True):
+            if is_remote(str(img["src"])):
+                yield Finding(page, "colab", "fail",
+                              f"the Colab badge's image {img['src']} comes from the network: "
+                              "offline readers see only its alt text. The book serves its own"
+                              " copy (book/_ext/site, _config.yml html_extra_path); is "
+                              "book/_ext/faceleak_book.py loaded?")
     source = source_of(ctx.root, page)
     if found == 0 and source is not None and source.suffix == ".ipynb":
         yield Finding(page, "colab", "fail",
                       "lab page without a Colab badge: run python scripts/sync_notebooks.py")
+
+
+def check_paths(soup: BeautifulSoup, page: str, ctx: SiteContext) -> Iterator[Finding]:
+    """No absolute folder of the build machine on the page (see the module docstring)."""
+    text = content_root(soup).get_text(" ")
+    patterns = [re.escape(p) for p in ctx.private_paths] + list(BUILD_PATH_PATTERNS)
+    seen: set[str] = set()
+    for match in re.finditer("|".join(f"(?:{p})" for p in patterns), text):
+        end = match.end()
+        while end < len(text) and not text[end].isspace() and text[end] not in "'\"),;":
+            end += 1
+        path = text[match.start():end]
+        if path in seen:
+            continue
+        seen.add(path)
+        if len(seen) > 5:
+            yield Finding(page, "paths", "fail", "... and more build-machine paths")
+            return
+        yield Finding(page, "paths", "fail",
+                      f"the page shows the build machine's path {path}: print it relative to "
+                      "a named root ($FACELEAK_DATA, $FACELEAK_CACHE, ~, the shared folder; "
+                      "faceleak.config.display_path), as a reader's own run would show it")
 
 
 def check_links(soup: BeautifulSoup, page: str, ctx: SiteContext) -> Iterator[Finding]:
@@ -575,7 +626,8 @@ def check_page_static(page: str, ctx: SiteContext) -> list[Finding]:
     findings: list[Finding] = []
     for check in (check_images(soup, page, ctx), check_errors(soup, page),
                   check_glossary(soup, page, ctx), check_colab(soup, page, ctx),
-                  check_links(soup, page, ctx), check_offline(soup, page, ctx),
+                  check_paths(soup, page, ctx), check_links(soup, page, ctx),
+                  check_offline(soup, page, ctx),
                   check_maths_static(soup, page), check_alt_text(soup, page, ctx)):
         findings.extend(check)
     return findings

@@ -120,8 +120,9 @@ def run_notebook(path: Path, mode: str = "quick", timeout: int = 1800,
                 skipped.append((index, cell))
         nb.cells = [c for c in nb.cells
                     if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
-    saved = {k: os.environ.get(k) for k in ("FACELEAK_MODE", "MPLBACKEND")}
+    saved = {k: os.environ.get(k) for k in ("FACELEAK_MODE", "MPLBACKEND", "FACELEAK_LAB")}
     os.environ["FACELEAK_MODE"] = mode  # the kernel inherits this process's environment
+    os.environ["FACELEAK_LAB"] = path.name  # describe_run prints the lab's expected time
     os.environ.setdefault("MPLBACKEND", "Agg")
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel,
                             resources={"metadata": {"path": str(path.parent)}})

@@ -44,7 +44,7 @@ from faceleak.vision import models
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mode", choices=config.MODES, default=None,
-                        help="quick or full (default: FACELEAK_MODE, else by CUDA)")
+                        help="quick or full (default: FACELEAK_MODE, else quick)")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--split-seed", type=int, default=0,
                         help="seed of the subject split (which 10 subjects are held out)")

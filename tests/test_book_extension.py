@@ -27,6 +27,10 @@ plt.close(fig)
 """
 
 
+BADGE = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+         "(https://colab.research.google.com/github/o/r/blob/main/lab.ipynb)")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("book")
@@ -45,7 +49,7 @@ def built(tmp_path_factory) -> Path:
             "01_a.ipynb": {"seconds": 90.0}, "02_b.ipynb": {"failed": "cell 3: boom"}},
         "machine": {"cpu_count": 2, "device": "CPU only", "torch": "2.x", "python": "3.11"}}}))
     (src / "times.md").write_text("# Times\n\n```{lab-times} times.json\n```\n")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lab"),
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# Lab\n\n{BADGE}"),
                                          nbformat.v4.new_code_cell(GLUE_CELL)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -55,7 +59,8 @@ def built(tmp_path_factory) -> Path:
         "# Chapter\n\n```{lab-figure} line_fig\n:doc: lab.ipynb\n"
         ":alt: A falling straight line.\n\nThe *caption* of the figure.\n```\n")
     (src / "book").mkdir()
-    (src / "book" / "status.md").write_text("# Status\n\nThis build: FACELEAK-BUILD-INFO.\n")
+    (src / "book" / "status.md").write_text(
+        f"# Status\n\nThis build: FACELEAK-BUILD-INFO.\n\n{BADGE}\n")
     out = src / "_build" / "html"
     app = sphinx_app.Sphinx(str(src), str(src), str(out), str(src / "_build" / "doctrees"),
                             "html", status=None, warning=sys.stderr, freshenv=True)
@@ -131,3 +136,13 @@ def test_claim_check_with_an_unknown_vendor_is_an_error(tmp_path: Path):
                                 warning=stream, freshenv=True)
         app.build()
     assert "claim-check" in warnings.read_text() and "acme" in warnings.read_text()
+
+
+def test_the_colab_badge_points_at_the_copy_served_with_the_site(built: Path):
+    # Colab's own image in the source; the site's copy, relative to each page, when built.
+    lab = (built / "lab.html").read_text()
+    status = (built / "book" / "status.html").read_text()
+    assert 'src="vendor/colab/colab-badge.svg"' in lab
+    assert 'src="../vendor/colab/colab-badge.svg"' in status
+    assert "colab.research.google.com/assets" not in lab + status
+    assert "colab.research.google.com/github/o/r/blob/main/lab.ipynb" in lab

@@ -31,7 +31,7 @@ def test_cache_then_package_then_make(tmp_path):
     # Nothing anywhere: made, saved in the cache.
     ckpt, meta = checkpoints.resolve_checkpoint("k", cache, packaged, _read, make, "w", "r")
     assert made == [1] and meta["origin"] == "trained now" and cache.is_file()
-    assert "state_dict" not in meta and meta["note"] == "made" and meta["path"] == str(cache)
+    assert "state_dict" not in meta and meta["note"] == "made" and meta["abspath"] == str(cache)
     # Now from the cache, without making again.
     ckpt, meta = checkpoints.resolve_checkpoint("k", cache, packaged, _read, make, "w", "r")
     assert made == [1] and meta["origin"] == "cache" and ckpt["state_dict"]["w"].item() == 3.0

@@ -66,9 +66,12 @@ class Site:
             "<p>Text and maths <span class='math notranslate nohighlight'>\\(a+b\\)</span>.</p>"
             "<figure><img alt='' src='../_images/fig.png'/><figcaption><p>A caption</p>"
             "</figcaption></figure>"))
+        (self.html / "vendor" / "colab").mkdir(parents=True)
+        shutil.copy2(ROOT / "book" / "_ext" / "site" / "vendor" / "colab" / "colab-badge.svg",
+                     self.html / "vendor" / "colab" / "colab-badge.svg")
         self.write("labs/01_lab.html", page(
             f"<p><a class='reference external' href='{BADGE}'><img alt='Open In Colab' "
-            "src='https://colab.research.google.com/assets/colab-badge.svg'/></a></p>"
+            "src='../vendor/colab/colab-badge.svg'/></a></p>"
             "<div class='cell_output docutils container'><img alt='Scores by factor' "
             "src='../_images/fig.png'/></div>"))
         self.write("book/status.html", page(
@@ -201,6 +204,70 @@ def test_colab_badges_must_point_at_existing_labs_of_this_repo(site: Site):
     # A lab page must have a badge at all.
     site.write("labs/01_lab.html", page("<p>no badge</p>"))
     assert any("without a Colab badge" in m for m in fails(site.findings("labs/01_lab.html")))
+
+
+def test_the_colab_badge_image_is_served_with_the_site(site: Site):
+    remote = "https://colab.research.google.com/assets/colab-badge.svg"
+    site.write("labs/01_lab.html", page(
+        f"<p><a href='{BADGE}'><img alt='Open In Colab' src='{remote}'/></a></p>"))
+    messages = fails(site.findings("labs/01_lab.html"), "colab")
+    assert len(messages) == 1 and "comes from the network" in messages[0]
+    # The copy the book serves (book/_ext/site, an html_extra_path) is a real SVG badge.
+    (site.html / "vendor" / "colab" / "colab-badge.svg").write_text("")
+    site.write("labs/01_lab.html", page(
+        f"<p><a href='{BADGE}'><img alt='Open In Colab' "
+        "src='../vendor/colab/colab-badge.svg'/></a></p>"))
+    assert any("empty file" in m for m in fails(site.findings("labs/01_lab.html"), "images"))
+    served = ROOT / "book" / "_ext" / "site" / "vendor" / "colab" / "colab-badge.svg"
+    assert check_site.image_kind(served.read_bytes()) == "svg"
+
+
+def test_config_serves_the_badge_the_extension_points_at():
+    import importlib.util
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert "book/_ext/site" in config["html_extra_path"]
+    spec = importlib.util.spec_from_file_location("faceleak_book",
+                                                  ROOT / "book" / "_ext" / "faceleak_book.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    assert (ROOT / "book" / "_ext" / "site" / ext.LOCAL_COLAB_BADGE).is_file()
+    sync = load_script("sync_notebooks")
+    assert ext.COLAB_BADGE_IMAGE == sync.COLAB_BADGE_IMAGE
+    assert f"({sync.COLAB_BADGE_IMAGE})" in sync.colab_badge(ROOT / "labs" / "00_setup.ipynb")
+
+
+def test_build_machine_paths_on_a_page_fail(site: Site, monkeypatch):
+    monkeypatch.setenv("HOME", "/home/builder")
+    ctx = site.ctx()
+    assert "/home/builder/" in ctx.private_paths
+    assert str(site.root.parent) + "/" in ctx.private_paths
+    outputs = [
+        "data: full set from the shared folder: /work/shared/data/extended_yale_b/CroppedYale",
+        "cache: /home/builder/.cache/faceleak",
+        f"origin: package  ({site.root.parent}/src/faceleak/resources/backbones/x.pt)",
+        "put it at /root/.cache/torch/checkpoints/x.pt (set TORCH_HOME",
+    ]
+    site.write("labs/01_lab.html", page(
+        f"<p><a href='{BADGE}'><img alt='Open In Colab' src='../vendor/colab/colab-badge.svg'/>"
+        "</a></p>" + "".join(f"<div class='cell_output'><pre>{o}</pre></div>"
+                             for o in outputs)))
+    found = [f for f in check_site.check_page_static("labs/01_lab.html", ctx)
+             if f.check == "paths"]
+    assert [f.severity for f in found] == ["fail"] * 4
+    text = " ".join(f.message for f in found)
+    for path in ("/work/shared/data/extended_yale_b/CroppedYale", "/home/builder/.cache/faceleak",
+                 "/root/.cache/torch/checkpoints/x.pt", "/src/faceleak/resources/backbones/x.pt"):
+        assert path in text
+    # What describe_run prints now passes: paths relative to a named root.
+    site.write("labs/01_lab.html", page(
+        f"<p><a href='{BADGE}'><img alt='Open In Colab' src='../vendor/colab/colab-badge.svg'/>"
+        "</a></p><pre>data: full set from the shared folder .../shared/data/extended_yale_b/"
+        "CroppedYale\ncache: ~/.cache/faceleak\nsee /content/drive/MyDrive on Colab</pre>"))
+    assert [f for f in check_site.check_page_static("labs/01_lab.html", ctx)
+            if f.check == "paths"] == []
 
 
 def test_raw_latex_and_prose_in_maths_fail(site: Site):

@@ -35,7 +35,10 @@ def test_absent_weights_give_a_clear_error(torch_home):
     with pytest.raises(models.WeightsError) as err:
         models.load_facenet("vggface2", download=False)
     message = str(err.value)
-    assert str(torch_home / "checkpoints" / "20180402-114759-vggface2.pt") in message
+    # Where to put the file, named from its root as the reader's own run shows it (this
+    # message is printed in a published lab): here the test's TORCH_HOME.
+    assert "put it at $TORCH_HOME/checkpoints/20180402-114759-vggface2.pt" in message
+    assert str(torch_home) not in message
     assert "github.com/timesler/facenet-pytorch" in message
 
 

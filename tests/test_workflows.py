@@ -24,6 +24,7 @@ from conftest import ROOT, load_script
 WORKFLOWS = ROOT / ".github" / "workflows"
 PUBLISH = WORKFLOWS / "publish.yml"
 COLAB = WORKFLOWS / "colab-labs.yml"
+RELEASE = WORKFLOWS / "release.yml"
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
@@ -52,7 +53,7 @@ def make_targets() -> set[str]:
     return set(re.findall(r"^([A-Za-z0-9_.-]+):", text, flags=re.MULTILINE))
 
 
-@pytest.mark.parametrize("path", [PUBLISH, COLAB], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PUBLISH, COLAB, RELEASE], ids=lambda p: p.name)
 def test_workflow_matches_the_github_schema(path: Path):
     pytest.importorskip("check_jsonschema", reason="pip install check-jsonschema (test extra)")
     proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
@@ -72,7 +73,7 @@ def test_the_schema_check_catches_a_broken_workflow(tmp_path: Path):
     assert proc.returncode != 0
 
 
-@pytest.mark.parametrize("path", [PUBLISH, COLAB], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PUBLISH, COLAB, RELEASE], ids=lambda p: p.name)
 def test_run_blocks_are_valid_bash(path: Path, tmp_path: Path):
     for index, block in enumerate(run_blocks(load(path))):
         script = tmp_path / f"step{index}.sh"
@@ -92,7 +93,7 @@ def test_the_script_run_inside_the_colab_image_is_valid_bash(tmp_path: Path):
     assert "'" not in scripts[0], "a single quote would end the bash -c '...' string"
 
 
-@pytest.mark.parametrize("path", [PUBLISH, COLAB], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [PUBLISH, COLAB, RELEASE], ids=lambda p: p.name)
 def test_scripts_and_make_targets_named_in_workflows_exist(path: Path):
     text = "\n".join(run_blocks(load(path)))
     for script in re.findall(r"scripts/[\w./-]+\.py", text):
@@ -141,6 +142,42 @@ def test_colab_workflow_runs_the_labs_in_the_colab_image_like_the_colab_cell():
     assert "scripts/run_labs.py --mode quick" in run and "labs/*.ipynb" in run
     assert "FACELEAK_MODE=quick" in run
     assert '"$COLAB_IMAGE"' in run
+
+
+def test_release_workflow_attaches_the_checked_wheel_to_the_tag_release():
+    workflow = load(RELEASE)
+    assert workflow["on"] == {"push": {"tags": ["v*.*.*"]}}
+    job = workflow["jobs"]["release"]
+    assert job["permissions"] == {"contents": "write"}
+    assert workflow["permissions"] == {"contents": "read"}
+    run = "\n".join(run_blocks(workflow))
+    # The tag must be the version of pyproject.toml, and the labs synced to it.
+    assert '"$GITHUB_REF_NAME" != "v$version"' in run
+    assert "scripts/sync_notebooks.py --check" in run
+    # Built, then checked (resources in the wheel), then attached: in that order.
+    built, checked = run.index("python -m build --outdir dist"), run.index(
+        "scripts/release.py --check-dist dist")
+    assert built < checked < run.index("gh release create")
+    assert checked < run.index("gh release upload")
+    assert "dist/*" in run
+    # What the release attaches is the file the labs' first cell installs.
+    sync = load_script("sync_notebooks")
+    wheel = sync.release_wheel_url().rsplit("/", 1)[1]
+    version = sync.package_version()
+    assert wheel == load_script("release").wheel_name(version)
+    assert "releases/download/$GITHUB_REF_NAME/faceleak-$VERSION-py3-none-any.whl" in run
+
+
+def test_make_release_needs_a_version_and_calls_the_script():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    proc = subprocess.run(["make", "-n", "-W", ".venv/.installed", "release",
+                           "VERSION=9.8.7"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert 'scripts/release.py "9.8.7"' in proc.stdout
+    proc = subprocess.run(["make", "-s", "-o", ".venv/.installed", "release"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "usage: make release VERSION=x.y.z" in proc.stdout
 
 
 def test_make_dry_run_accepts_the_targets_the_workflows_call():

@@ -31,6 +31,12 @@
 
     Without an argument it renders the summary (claims per verdict and vendor).
 
+The Colab badge
+    Each lab's badge (written by scripts/sync_notebooks.py) names Colab's own image, which
+    GitHub and Colab show; in the built pages a post-transform points it at the copy served
+    with the site (``book/_ext/site/vendor/colab/colab-badge.svg``, an ``html_extra_path``),
+    so that the badge shows offline too.
+
 ``build-info``
     The status page states how long the build took. The build cannot know that until it has
     finished, so the page carries a placeholder that ``build-finished`` replaces in the
@@ -42,6 +48,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import posixpath
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +62,10 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
 ALT_ATTRIBUTE = "faceleak_alt"
+# The image of the labs' Colab badge (scripts/sync_notebooks.py writes it) and the copy of it
+# served with the site (html_extra_path book/_ext/site; tests check that the two agree).
+COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+LOCAL_COLAB_BADGE = "vendor/colab/colab-badge.svg"
 BUILD_PLACEHOLDER = "FACELEAK-BUILD-INFO"
 STATUS_PAGE = "book/status"
 
@@ -210,6 +221,21 @@ class ApplyLabFigureAlt(SphinxPostTransform):
                     image["width"] = width
 
 
+class LocalColabBadge(SphinxPostTransform):
+    """Point the Colab badge's image at the copy served with the site (works offline)."""
+
+    default_priority = 7
+    formats = ("html",)
+
+    def run(self, **kwargs) -> None:
+        folder = posixpath.dirname(self.env.docname) or "."
+        local = posixpath.relpath(LOCAL_COLAB_BADGE, folder)
+        for image in self.document.findall(nodes.image):
+            if image.get("uri") == COLAB_BADGE_IMAGE:
+                # The candidates still name a remote image, so Sphinx copies nothing.
+                image["uri"] = local
+
+
 _BUILD_START: dict[int, float] = {}
 
 
@@ -227,7 +253,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     info = {
         "build_seconds": round(seconds, 1),
         "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "mode": os.environ.get("FACELEAK_MODE", "quick (default without CUDA)"),
+        "mode": os.environ.get("FACELEAK_MODE", "quick (the default)"),
         "cpu_count": os.cpu_count(),
         "machine": f"{platform.system()} {platform.machine()}, Python "
                    f"{platform.python_version()}",
@@ -251,6 +277,7 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("lab-times", LabTimes)
     app.add_directive("claim-check", ClaimCheck)
     app.add_post_transform(ApplyLabFigureAlt)
+    app.add_post_transform(LocalColabBadge)
     app.connect("builder-inited", _build_started)
     app.connect("build-finished", _build_finished)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

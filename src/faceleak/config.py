@@ -2,8 +2,9 @@
 
 The course runs the *same code* at two speeds. ``quick`` uses small sizes and few epochs
 so that every lab runs in minutes on a 2-core CPU (CI and the book build); ``full`` uses
-the sizes meant for a GPU (Colab). The mode comes from ``FACELEAK_MODE`` and defaults to
-``full`` only when CUDA is available.
+the sizes meant for a GPU (Colab). The mode comes from ``FACELEAK_MODE`` and is ``quick``
+unless it is set, on a GPU too: full mode has not yet been run end to end on a GPU for the
+labs that train models (Labs 1-4), so it is opt-in (``FACELEAK_MODE=full``) until it has.
 
 This module imports torch lazily, so that the torch-free parts of the package
 (``faceleak.legal.tos``, ``faceleak.legal.risk``) can use it on a machine without torch.
@@ -24,6 +25,9 @@ MODE_ENV = "FACELEAK_MODE"
 DEVICE_ENV = "FACELEAK_DEVICE"
 CACHE_ENV = "FACELEAK_CACHE"
 DEFAULT_SEED = 0
+# The mode when FACELEAK_MODE is unset, on a CPU and on a GPU alike. Make it depend on
+# cuda_available() again only once full mode has run end to end on a GPU for every lab.
+DEFAULT_MODE: Mode = "quick"
 
 
 class ConfigError(ValueError):
@@ -45,8 +49,10 @@ def run_mode(mode: str | None = None) -> Mode:
     Parameters
     ----------
     mode
-        An explicit mode. When None, ``FACELEAK_MODE`` is read; when that is unset too,
-        the mode is ``full`` if CUDA is available and ``quick`` otherwise.
+        An explicit mode. When None, ``FACELEAK_MODE`` is read; when that is unset or
+        empty too, the mode is :data:`DEFAULT_MODE` (``quick``), whether or not a GPU is
+        present. Full mode is opt-in: it has not been run end to end on a GPU yet, and its
+        run times are not measured (``book/measurements/lab_times.json``).
 
     Returns
     -------
@@ -60,7 +66,7 @@ def run_mode(mode: str | None = None) -> Mode:
     """
     value = mode if mode is not None else os.environ.get(MODE_ENV, "").strip()
     if not value:
-        return "full" if cuda_available() else "quick"
+        return DEFAULT_MODE
     value = value.lower()
     if value not in MODES:
         raise ConfigError(
@@ -150,6 +156,47 @@ def cache_dir(create: bool = True) -> Path:
                 f"Set {CACHE_ENV} to a writable folder."
             ) from exc
     return path
+
+
+# Named roots a printed path is shown under, most specific first when several hold it.
+_NAMED_ROOT_ENVS = (CACHE_ENV, "FACELEAK_DATA", "TORCH_HOME", "XDG_CACHE_HOME")
+PACKAGE_LABEL = "<faceleak package>"
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """``path`` as a reader's own run would print it: relative to a named root.
+
+    Labs print where their data, cache and weights are, and those printouts are published
+    in the book; the build machine's absolute folders would mean nothing to a reader (and
+    are not theirs to see). The most specific of these roots that holds ``path`` names it:
+    ``$FACELEAK_CACHE``, ``$FACELEAK_DATA``, ``$TORCH_HOME``, ``$XDG_CACHE_HOME`` (when
+    set), the installed package (``<faceleak package>/resources/...``), a repository's
+    ``shared/`` folder (``.../shared/data/...``) and the home folder (``~``). A path under
+    none of them is returned unchanged.
+    """
+    target = Path(os.path.abspath(Path(path).expanduser()))
+    roots: list[tuple[Path, str]] = []
+    for name in _NAMED_ROOT_ENVS:
+        raw = os.environ.get(name, "").strip()
+        if raw:
+            roots.append((Path(os.path.abspath(Path(raw).expanduser())), f"${name}"))
+    roots.append((Path(__file__).resolve().parent, PACKAGE_LABEL))
+    if "shared" in target.parts:
+        index = len(target.parts) - 1 - target.parts[::-1].index("shared")
+        roots.append((Path(*target.parts[:index]), "..."))
+    home = Path.home()
+    if home != Path(home.anchor):
+        roots.append((home, "~"))
+    best: tuple[int, str] | None = None
+    for root, label in roots:
+        try:
+            rel = target.relative_to(root)
+        except ValueError:
+            continue
+        if best is None or len(root.parts) > best[0]:
+            shown = label if rel == Path(".") else f"{label}/{rel.as_posix()}"
+            best = (len(root.parts), shown)
+    return best[1] if best is not None else str(target)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     own names (``--attack-seed``).
     """
     parser.add_argument("--mode", choices=["quick", "full"], default=None,
-                        help="run mode (default: FACELEAK_MODE, else full with CUDA, else quick)")
+                        help="run mode (default: FACELEAK_MODE, else quick; full is opt-in)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the subject split (the same people in every experiment)")
     parser.add_argument("--heldout-subjects", type=heldout_list, default=None,

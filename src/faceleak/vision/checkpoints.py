@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from faceleak.config import display_path
+
 
 class WeightsError(RuntimeError):
     """Pretrained weights are missing, corrupt or do not match; the message says what to do."""
@@ -128,10 +130,13 @@ def read_checkpoint_file(path: Path | str, expected_format: str, remedy: str) ->
 def checkpoint_meta(ckpt: dict, origin: str, path: Path | str) -> dict:
     """A checkpoint's metadata: everything but the weights, plus where it came from.
 
-    ``origin`` is ``"cache"``, ``"package"`` or ``"trained now"``.
+    ``origin`` is ``"cache"``, ``"package"`` or ``"trained now"``. ``path`` is the file
+    as labs print it, relative to its root (``$FACELEAK_CACHE/...``, ``<faceleak
+    package>/...``, ``~/...``: see :func:`faceleak.config.display_path`), and
+    ``abspath`` the file itself.
     """
     meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
-    meta["origin"], meta["path"] = origin, str(path)
+    meta["origin"], meta["path"], meta["abspath"] = origin, display_path(path), str(path)
     return meta
 
 

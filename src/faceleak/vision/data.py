@@ -36,6 +36,8 @@ from typing import Literal
 
 import numpy as np
 
+from faceleak.config import display_path
+
 DATA_ENV = "FACELEAK_DATA"
 SHARED_SUBPATH = Path("shared/data/extended_yale_b/CroppedYale")
 COMPACT_RESOURCE = "yale_compact.zip"
@@ -217,7 +219,7 @@ class DataReport:
     def summary(self) -> str:
         """A readable multi-line summary, as every lab prints it."""
         lines = [
-            f"Extended Yale B ({self.source}): {self.root}",
+            f"Extended Yale B ({self.source}): {display_path(self.root)}",
             f"  subjects: {self.n_subjects}   lit images: {self.n_lit}   "
             f"ambient images: {self.n_ambient}",
             f"  ambient images not cropped (kept apart, not used): {len(self.ambient_uncropped)}",
@@ -254,12 +256,18 @@ class DataSource:
     path: Path
 
     def describe(self) -> str:
-        what = {
-            "env": f"full set from ${DATA_ENV}",
-            "shared": "full set from the shared folder",
-            "compact": f"embedded compact copy ({COMPACT_SHAPE[0]}x{COMPACT_SHAPE[1]})",
-        }[self.kind]
-        return f"{what}: {self.path}"
+        """Where the images come from, as a reader's own run would print it.
+
+        The folder is named relative to its root (``$FACELEAK_DATA``, the shared folder,
+        the package): this text is printed by every lab and published in the book, so it
+        must not show the build machine's absolute paths. ``self.path`` keeps the full path.
+        """
+        if self.kind == "env":
+            return f"full set from ${DATA_ENV} (a {self.path.name} folder)"
+        if self.kind == "shared":
+            return f"full set from the shared folder {display_path(self.path)}"
+        return (f"embedded compact copy ({COMPACT_SHAPE[0]}x{COMPACT_SHAPE[1]}) in the package: "
+                f"{display_path(self.path)}")
 
 
 def _compact_path() -> Path:

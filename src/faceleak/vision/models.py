@@ -159,7 +159,8 @@ def _missing_message(info: FacenetWeights, path: Path, exc: Exception | None) ->
                    "faceleak weights prepare facenet-casia`.")
     return (
         f"Pretrained facenet weights '{info.name}' are not available.{why} "
-        f"Download {info.url} on a machine with internet access and put it at {path} "
+        f"Download {info.url} on a machine with internet access and put it at "
+        f"{config.display_path(path)} "
         f"(set TORCH_HOME to use another cache folder).{offline} Without them, use "
         "'facenet-casia', 'dlib-resnet' or the course's own 'yale-cosface' instead."
     )
