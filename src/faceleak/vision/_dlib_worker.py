@@ -7,14 +7,23 @@ about a second and never imports torch.
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 
 _MODELS: dict = {}
 
 
 def start(landmarks: str, recognizer: str, chip_size: int, padding: float) -> None:
-    """Load dlib's two models once per worker process."""
+    """Load dlib's two models once per worker process.
+
+    The worker ignores Ctrl-C: an interrupt (or a Jupyter kernel shutting down) reaches the
+    parent, which shuts the pool down; a worker that also caught it would print a
+    traceback from inside its idle queue read.
+    """
     import dlib
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     _MODELS.update(landmarks=dlib.shape_predictor(landmarks),
                    recognizer=dlib.face_recognition_model_v1(recognizer),
