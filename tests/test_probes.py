@@ -207,3 +207,28 @@ def test_penalty_curve_shows_what_the_penalty_does():
     manual = make_pipeline(StandardScaler(), Ridge(alpha=10.0)).fit(x[train], az[train])
     assert rows[1]["r2"] == pytest.approx(r2_score(az[test], manual.predict(x[test])))
     assert rows[0]["grouped_cv_r2"] > 0.9 and rows[-1]["grouped_cv_r2"] < 0.1
+
+
+def test_the_penalty_search_prints_no_ill_conditioning_warning():
+    """Near-unregularised ridge on float32 embeddings is ill-conditioned by design; the grid
+    search rejects it, and SciPy's warning (library paths on a lab's page) is not shown."""
+    import warnings
+
+    from scipy.linalg import LinAlgWarning
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(150, 10)) @ rng.normal(size=(10, 512))).astype(np.float32)
+    x = x + 1e-3 * rng.normal(size=x.shape).astype(np.float32)
+    y = x[:, 0] + rng.normal(size=150).astype(np.float32)
+    groups = np.repeat(np.arange(15), 10)
+    grid = {"alpha": list(probes.RIDGE_ALPHAS)}
+    with warnings.catch_warnings(record=True) as raw:  # the situation exists...
+        warnings.simplefilter("always")
+        GridSearchCV(Ridge(), grid, cv=GroupKFold(5)).fit(x, y, groups=groups)
+    assert any(issubclass(w.category, LinAlgWarning) for w in raw)
+    with warnings.catch_warnings():  # ...and the course's probes keep it off the page
+        warnings.simplefilter("error", LinAlgWarning)
+        probes.make_probe("regression", "linear", groups=groups).fit(x, y)
+        probes._grouped_ridge_alpha(x, y, groups, "regression")
