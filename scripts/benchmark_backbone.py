@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from faceleak import config
+from faceleak import config, experiments
 from faceleak.vision import data, embed, metrics, models, scoring
 
 
@@ -56,21 +56,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cached", action="store_true",
                         help="use cached or packaged weights instead of retraining")
     args = parser.parse_args(argv)
-    mode = config.run_mode(args.mode)
-    print(f"mode {mode}, device {config.device()}, torch {torch.__version__}, "
+    plan = experiments.resolve_plan(args.mode)
+    mode = plan.mode
+    print(f"mode {mode}, device {plan.device}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     rows = []
     for seed in args.seeds:
-        cfg, split, key = models.yale_training_plan(mode, seed, variant=args.variant)
+        cfg, split, key = models.yale_training_plan(plan.backbones, seed, variant=args.variant)
         print(f"\n== seed {seed}  config {cfg}")
         print(f"held-out subjects: {', '.join(split.heldout)}")
         start = time.perf_counter()
         if args.cached:
-            model, meta = models.load_yale_backbone(mode, seed, variant=args.variant)
+            model, meta = models.load_yale_backbone(plan.backbones, seed, variant=args.variant)
             seconds = meta["train_seconds"]
             print(f"(weights from the {meta['origin']}; training took {seconds:.0f} s when made)")
         else:
-            ckpt = models.train_yale_checkpoint(mode, seed, progress=False,
+            ckpt = models.train_yale_checkpoint(plan.backbones, seed, progress=False,
                                                 variant=args.variant)
             models.save_checkpoint(ckpt, models.backbone_cache_path(key))
             model = models.model_from_checkpoint(ckpt)

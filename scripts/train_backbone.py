@@ -3,7 +3,7 @@
 A backbone is trained only on the training subjects of ``split_subjects(seed=SPLIT)`` (28
 of the 38 subjects), with the sizes of the chosen mode and the variant's recipe and preprocessing
 (``faceleak.vision.models.YALE_VARIANTS``: the default ``yale-cosface`` uses
-``faceleak.vision.train.TRAIN_CONFIGS``, a two-network ensemble with light mixing;
+``faceleak.experiments.plan.TABLE`` (``recipes``), a two-network ensemble with light mixing;
 ``yale-cosface-single`` and ``yale-cosface-plain`` the one-network
 ``faceleak.vision.train.SINGLE_NETWORK_CONFIGS``).
 
@@ -37,7 +37,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from faceleak import config
+from faceleak import config, experiments
 from faceleak.vision import models
 
 
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write the checkpoint committed with the package "
                              "(quick mode, seed 0 only)")
     args = parser.parse_args(argv)
-    mode = config.run_mode(args.mode)
+    plan = experiments.resolve_plan(args.mode)
+    mode = plan.mode
     if args.package and (mode != "quick" or args.seed != 0):
         parser.error("--package is for quick mode and seed 0 only")
     config.seed_everything(args.seed)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["FACELEAK_MODE=quick python scripts/train_backbone.py --package",
                         *options]) if args.package \
         else " ".join(["python", "scripts/train_backbone.py", *(argv or sys.argv[1:])])
-    ckpt = models.train_yale_checkpoint(mode, args.seed, args.split_seed, command=command,
+    ckpt = models.train_yale_checkpoint(plan.backbones, args.seed, args.split_seed, command=command,
                                         variant=args.variant)
     cached = models.save_checkpoint(ckpt, models.backbone_cache_path(ckpt["key"]))
     print(f"cached: {cached}")

@@ -44,16 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     config.seed_everything(0)
-    _, split, _ = models.yale_training_plan(args.mode, 0, 0)
-    faces = data.load_faces(config.settings(args.mode).image_size, subjects=list(split.train))
+    plan = experiments.resolve_plan(args.mode)
+    _, split, _ = models.yale_training_plan(plan.backbones, 0, 0)
+    faces = data.load_faces(plan.image_size, subjects=list(split.train))
     print(f"training subjects: {len(split.train)} ({len(faces)} images, {faces.source.kind} data)")
     command = "python scripts/train_inversion_models.py " + " ".join(sys.argv[1:])
 
-    key = gan.gan_key(gan.gan_config(args.mode), 0, split.train)
+    key = gan.gan_key(plan.gan, plan.seeds.gan, split.train)
     cache_path = gan.gan_cache_path(key)
     if args.retrain or not cache_path.is_file():
         start = time.perf_counter()
-        result = gan.train_gan(faces.images, gan.gan_config(args.mode), seed=0)
+        result = gan.train_gan(faces.images, plan.gan, seed=plan.seeds.gan)
         ckpt = gan.gan_checkpoint(result, key, split.train, args.mode, faces.source.kind,
                                   command=command)
         gan.save_checkpoint(ckpt, cache_path)
@@ -64,15 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(cache_path, target)
         print(f"GAN: copied to {target} ({target.stat().st_size / 1e6:.2f} MB)")
 
-    t2_cfg = experiments.type2_config(args.mode)
+    t2_cfg = experiments.type2_config(plan)
     from faceleak.vision import train
 
-    t2_key = train.cache_key(t2_cfg, 1, split.train)
+    t2_key = train.cache_key(t2_cfg, plan.seeds.type2, split.train)
     t2_path = config.cache_dir() / "inversion" / f"type2-{t2_key}.pt"
     if args.retrain and t2_path.is_file():
         t2_path.unlink()
     start = time.perf_counter()
-    experiments.load_type2_backbone(split.train, faces.images, faces.labels, mode=args.mode)
+    experiments.load_type2_backbone(split.train, faces.images, faces.labels, plan)
     print(f"type II embedder: {time.perf_counter() - start:.0f} s -> {t2_path}")
     if not args.no_copy:
         target = gan.packaged_gan_path(args.mode, 1).with_name(f"type2-{args.mode}-seed1.pt")

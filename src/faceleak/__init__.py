@@ -29,7 +29,7 @@ _moved.install()  # the 0.1 import paths, for one release
 
 
 def describe_run(backbone: str | None = None, mode: str | None = None,
-                 lab: str | None = None) -> str:
+                 lab: str | None = None, plan=None) -> str:
     """One block of text that every lab prints at its top: mode, device, backbone and data.
 
     Folders are shown relative to a named root (``$FACELEAK_DATA``, ``~``, the shared
@@ -47,23 +47,30 @@ def describe_run(backbone: str | None = None, mode: str | None = None,
         The lab's notebook (``"02_leakage.ipynb"``), for its expected time; by default
         ``FACELEAK_LAB`` (``scripts/run_labs.py`` sets it) or the notebook Jupyter names in
         ``JPY_SESSION_NAME``.
+    plan
+        The lab's run plan (:func:`faceleak.experiments.resolve_plan`): its mode and device
+        are shown (nothing is resolved again) and its one-line summary is added.
     """
     from faceleak import config
     from faceleak.vision import data
 
     lines = [f"faceleak {__version__}"]
-    resolved = config.run_mode(mode)
+    # A lab passes its plan, so the mode and the device are resolved once per run.
+    resolved = plan.mode if plan is not None else config.run_mode(mode)
     lines.append(f"mode: {resolved}  ({config.MODE_ENV}={_env(config.MODE_ENV)})")
     if resolved == "full":
         lines.append(f"expected time (full mode): {expected_time(lab, 'full')}")
     try:
         import torch
 
-        lines.append(f"device: {config.device()}  (torch {torch.__version__})")
+        device = plan.device if plan is not None else config.device()
+        lines.append(f"device: {device}  (torch {torch.__version__})")
     except ImportError:
         lines.append("device: n/a (torch is not installed; only the ToS and risk labs work)")
     if backbone is not None:
         lines.append(f"backbone: {backbone}")
+    if plan is not None:
+        lines.append(plan.describe())
     try:
         lines.append(f"data: {data.locate_data().describe()}")
     except data.DataError as exc:

@@ -220,7 +220,8 @@ class Settings:
 
 def settings(mode: str | None = None) -> Settings:
     """Return the :class:`Settings` for ``mode`` (resolved with :func:`run_mode`)."""
-    resolved = run_mode(mode)
+    # A plan passes its already-resolved mode; only a missing or unchecked one is resolved.
+    resolved = mode if mode in MODES else run_mode(mode)
     # Same resolution in both modes: the embedded compact dataset is stored at a size
     # at least this large, so a lab gives the same kind of result whatever the data source.
     return Settings(mode=resolved, image_size=(64, 56), n_heldout_subjects=10)

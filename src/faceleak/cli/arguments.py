@@ -38,6 +38,16 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the result as JSON to PATH ('-' for standard output)")
 
 
+def run_plan(args: argparse.Namespace):
+    """The run plan of a command: resolved once from ``--mode`` (else ``FACELEAK_MODE``).
+
+    Every experiment the command runs gets this plan; nothing below resolves the mode again.
+    """
+    from faceleak.experiments.plan import resolve_plan
+
+    return resolve_plan(args.mode)
+
+
 def write_result(result: dict, path: Path | None) -> None:
     """Write an experiment's JSON to ``path``, or to standard output for None or ``-``."""
     text = json.dumps(result, indent=1, ensure_ascii=False)

@@ -20,6 +20,7 @@ from faceleak.cli.arguments import (
     add_common_arguments,
     backbone_names,
     heldout_list,
+    run_plan,
     write_result,
 )
 
@@ -70,7 +71,7 @@ def run_inversion_cli(args: argparse.Namespace) -> int:
         return 2
     try:
         result = inversion.reproduce_inversion(
-            mode=args.mode, seed=args.seed, heldout_subjects=args.heldout_subjects,
+            plan=run_plan(args), seed=args.seed, heldout_subjects=args.heldout_subjects,
             backbone=args.backbone, log=lambda msg: print(msg, file=sys.stderr),
             attack_seed=args.attack_seed, attack_subjects=args.attack_subjects)
     except WeightsError as exc:

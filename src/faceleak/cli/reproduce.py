@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from faceleak.cli.arguments import add_common_arguments, backbone_names, write_result
+from faceleak.cli.arguments import add_common_arguments, backbone_names, run_plan, write_result
 
 
 def _run_leakage(args: argparse.Namespace) -> int:
     from faceleak.experiments import leakage
 
-    result = leakage.reproduce_leakage(mode=args.mode, seed=args.seed,
+    result = leakage.reproduce_leakage(plan=run_plan(args), seed=args.seed,
                                          heldout_subjects=args.heldout_subjects,
                                          backbone=args.backbone, progress=True,
                                          n_splits=args.splits)
@@ -21,7 +21,7 @@ def _run_leakage(args: argparse.Namespace) -> int:
 def _run_defences(args: argparse.Namespace) -> int:
     from faceleak.experiments import defences
 
-    result = defences.reproduce_defences(mode=args.mode, seed=args.seed,
+    result = defences.reproduce_defences(plan=run_plan(args), seed=args.seed,
                                           heldout_subjects=args.heldout_subjects,
                                           backbone=args.backbone,
                                           inversion=not args.no_inversion)

@@ -10,6 +10,7 @@ Module                 Entry point                                   Chapter and
 ``defences``           :func:`reproduce_defences`                    4: defences
 =====================  ===========================================  ==========================
 
+``plan`` holds the run plan (:func:`resolve_plan`: every size of a run, resolved once);
 ``common`` holds what they share (the subject split, a backbone's features). This package
 re-exports the public names of all of them, so ``from faceleak import experiments`` is the
 one import a lab needs; code inside the package imports the submodule it uses.
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from faceleak.experiments import common, defences, inversion, leakage, nuisance, recognizers
+from faceleak.experiments import common, defences, inversion, leakage, nuisance, plan, recognizers
 
 __all__: list[str] = []
-for _module in (common, leakage, defences, inversion, nuisance, recognizers):
+for _module in (plan, common, leakage, defences, inversion, nuisance, recognizers):
     for _name, _value in vars(_module).copy().items():
         # What the module defines (functions, classes, constants), not what it imports.
         if (_name.startswith("_") or isinstance(_value, ModuleType)

@@ -16,33 +16,33 @@ import numpy as np
 import torch
 
 from faceleak import config
+from faceleak.experiments.plan import RunPlan
 from faceleak.vision import compat, data, embed, models, train
 
 
 def make_split(faces: data.FaceSet, seed: int = 0,
                heldout_subjects: Sequence[str] | None = None) -> data.SubjectSplit:
     """The subject split of an experiment: drawn with ``seed`` unless a list is given."""
-    n_heldout = config.settings().n_heldout_subjects
+    # The same in both modes (config.settings), so a split never depends on the plan.
+    n_heldout = config.settings("quick").n_heldout_subjects
     return data.split_subjects(faces.subjects, n_heldout=n_heldout, seed=seed,
                                heldout=list(heldout_subjects) if heldout_subjects else None)
 
 
 def backbone_features(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
-                      mode: str | None = None, seed: int = 0,
+                      plan: RunPlan, seed: int = 0,
                       progress: bool = False) -> np.ndarray:
     """Embeddings of all faces by a backbone that never saw the split's held-out subjects.
 
     The course's own backbone is trained (or loaded from the cache) on ``split.train``;
     pretrained FaceNet never saw Extended Yale B at all.
     """
-    resolved = config.run_mode(mode)
-    model, spec = split_backbone(backbone, split, resolved)
-    key = embed.cache_key_for(backbone, model, faces, resolved)
+    model, spec = split_backbone(backbone, split, plan)
+    key = embed.cache_key_for(backbone, model, faces, plan.mode)
     return embed.embed_faces(model, spec, faces, cache_key=key, progress=progress)
 
 
-def split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None,
-                   device: str | None = None):
+def split_backbone(backbone: str, split: data.SubjectSplit, plan: RunPlan):
     """The backbone and its input spec, trained on exactly ``split``'s complement.
 
     For a course backbone the held-out list is passed explicitly (not the seed), so it can
@@ -51,11 +51,11 @@ def split_backbone(backbone: str, split: data.SubjectSplit, mode: str | None,
     """
     heldout = ({"heldout_subjects": list(split.heldout)}
                if models.BACKBONES[backbone].kind == "yale" else {})
-    return models.get_backbone(backbone, mode=config.run_mode(mode), seed=0, device=device,
-                               **heldout)
+    return models.get_backbone(backbone, plan.backbones, seed=plan.seeds.backbone,
+                               device=plan.device, **heldout)
 
 
-def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int = 0,
+def untrained_features(faces: data.FaceSet, plan: RunPlan, seed: int = 0,
                        variant: str = "yale-cosface") -> np.ndarray | None:
     """Embeddings from the same architecture with random weights: what structure alone gives.
 
@@ -63,7 +63,6 @@ def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int =
     a course network, or FaceNet's Inception-ResNet-v1 (cached, since it costs as much as
     the real one). dlib's network cannot be re-initialised from Python: None.
     """
-    resolved = config.run_mode(mode)
     kind = models.BACKBONES[variant].kind
     if kind == "dlib":
         return None
@@ -76,7 +75,7 @@ def untrained_features(faces: data.FaceSet, mode: str | None = None, seed: int =
         key = f"untrained-facenet-s{seed}-w{embed.weights_hash(model)}-d{embed.data_key(faces)}"
         return embed.embed_faces(model, models.FACENET_SPEC, faces, batch_size=32,
                                  cache_key=key, progress=False)
-    cfg = train.train_config(resolved, **models.YALE_VARIANTS[variant])
+    cfg = plan.train_config(variant)
     model = train.YaleFaceNet(cfg).eval()
     with torch.no_grad():
         return embed.embed_faces(model, models.yale_spec(model), faces, progress=False)

@@ -8,28 +8,24 @@ The defences themselves are in :mod:`faceleak.privacy.defenses`; the attacks in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
 from sklearn.linear_model import Ridge
 
-from faceleak import config
 from faceleak.experiments import common
+from faceleak.experiments import plan as plan_mod
+from faceleak.experiments.plan import RunPlan
 from faceleak.privacy import attack_metrics, attacks, defenses, gan, probes
 from faceleak.vision import data, embed
 
-#: The sweep of every defence: name -> strengths (iterations, bits, noise scale, dimensions).
-DEFENCE_SWEEP: dict[str, tuple[float, ...]] = {
-    "nuisance": (1, 2, 4, 8, 16),
-    "biohash": (64, 32, 16, 8),
-    "noise": (0.25, 0.5, 1.0, 2.0, 4.0),
-    "pca": (48, 32, 16, 8, 4),
-    "pca-q4": (32, 16, 8),
-    "scale": (3.0,),
-}
-#: The utility budget of Chapter 4: a defence's operating point may raise the EER by at most
-#: this much over no defence.
-EER_BUDGET = 0.02
+#: The sweep of every defence: name -> strengths (iterations, bits, noise scale, dimensions),
+#: and Chapter 4's utility budget (an operating point may raise the EER by at most this much
+#: over no defence). Both are the quick plan's (``faceleak.experiments.plan.TABLE``), kept as
+#: names for the figures; a run uses its own ``plan.defences``.
+DEFENCE_SWEEP: dict[str, tuple[float, ...]] = plan_mod.TABLE["quick"]["defences"].sweep_dict()
+EER_BUDGET: float = plan_mod.TABLE["quick"]["defences"].eer_budget
 #: The leakage an operating point minimises (and the best protection is chosen by).
 LEAKAGE_KEY = "lighting_class_accuracy"
 
@@ -94,13 +90,17 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
                        heldout_subjects: Sequence[str] | None = None,
                        backbone: str = "yale-cosface-plain", inversion: bool = True,
                        reference_backbone: str | None = "yale-cosface-single",
-                       eer_budget: float = EER_BUDGET) -> dict:
+                       eer_budget: float | None = None, plan: RunPlan | None = None) -> dict:
     """Chapter 4's measurements: every defence on utility, leakage and inversion.
 
     Parameters
     ----------
     mode, seed, heldout_subjects
-        Run mode, seed of the subject split (and of the defences), explicit held-out list.
+        Run mode (when no ``plan`` is given), seed of the subject split (and of the
+        defences), explicit held-out list.
+    plan
+        The run plan (:func:`faceleak.experiments.plan.resolve_plan`): backbone, sweep,
+        budget and attack sizes.
     backbone
         The embedder whose templates are protected.
     inversion
@@ -109,7 +109,7 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         A backbone evaluated with no template defence, for comparison (the course's
         Tan-Triggs network removes light before the embedding); None to skip.
     eer_budget
-        The largest EER loss an operating point may cost (:data:`EER_BUDGET`).
+        The largest EER loss an operating point may cost (default ``plan.defences``).
 
     Returns
     -------
@@ -124,15 +124,17 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         key scenarios, the ``reference`` row and the ``eer_budget``.
     """
     timer = common.PhaseTimer()
-    resolved = config.run_mode(mode)
+    plan = plan_mod.as_plan(plan, mode)
+    eer_budget = plan.defences.eer_budget if eer_budget is None else eer_budget
     with timer("features_s"):
-        faces = data.load_faces(config.settings(resolved).image_size)
+        faces = data.load_faces(plan.image_size)
         split = common.make_split(faces, seed, heldout_subjects)
-        embedding = common.backbone_features(faces, split, backbone, resolved, seed)
+        embedding = common.backbone_features(faces, split, backbone, plan, seed)
     with timer("sweep_s"):
-        inverter = (_default_inverter(faces, split, backbone, resolved, embedding) if inversion
+        inverter = (_default_inverter(faces, split, backbone, plan, embedding) if inversion
                     else None)
-        rows = defence_sweep(faces, split, embedding, seed=seed, inverter=inverter)
+        rows = defence_sweep(faces, split, embedding, plan.defences.sweep_dict(), seed=seed,
+                             inverter=inverter)
     points = defenses.best_operating_points(rows[1:], rows[0]["eer"], eer_budget, LEAKAGE_KEY)
     decoder_rows = gan_rows = None
     if inversion:
@@ -140,21 +142,22 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         with timer("decoder_s"):
             decoder_rows = operating_point_inversion(
                 faces, split, embedding, [best] if best else [],
-                decoder_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+                decoder_inverter(faces, split, backbone, embedding, plan, seed=seed), seed)
         with timer("gan_s"):
             gan_rows = operating_point_inversion(
                 faces, split, embedding, protections_within_budget(points),
-                gan_inverter(faces, split, backbone, embedding, resolved, seed=seed), seed)
+                gan_inverter(faces, split, backbone, embedding, plan, seed=seed), seed)
     with timer("biohash_s"):
         keys = biohash_key_scenarios(faces, split, embedding, min(64, embedding.shape[1]), seed)
     with timer("inlp_s"):
-        inlp = adaptive_inlp(faces, split, embedding, seed=seed)
+        inlp = adaptive_inlp(faces, split, embedding, plan.defences.sweep_dict()["nuisance"],
+                             seed=seed)
     with timer("reference_s"):
-        reference = (reference_row(faces, split, reference_backbone, resolved, seed)
+        reference = (reference_row(faces, split, reference_backbone, plan, seed)
                      if reference_backbone else None)
     timings = timer.summary()
     return common.jsonable({
-        "backbone": backbone, "mode": resolved, "seed": seed,
+        "backbone": backbone, "mode": plan.mode, "seed": seed,
         "heldout_subjects": list(split.heldout), "data": faces.source.describe(),
         "baseline": rows[0], "sweep": rows,
         "operating_points": points,
@@ -170,9 +173,9 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
 
 
 def reference_row(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
-                  mode: str | None = None, seed: int = 0) -> dict:
+                  plan: RunPlan, seed: int = 0) -> dict:
     """Utility and leakage of another backbone's templates with no defence at all."""
-    embedding = common.backbone_features(faces, split, backbone, mode, seed)
+    embedding = common.backbone_features(faces, split, backbone, plan, seed)
     train, test = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
     none = defenses.NoiseDefence(strength=0.0, name=f"{backbone} (no template defence)")
@@ -241,7 +244,7 @@ def _inversion_judge(faces: data.FaceSet, split: data.SubjectSplit, embedding: n
 
 
 def linear_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
-                    embedding: np.ndarray, mode: str | None = None, far: float = 1e-2,
+                    embedding: np.ndarray, plan: RunPlan, far: float = 1e-2,
                     alpha: float = 1.0):
     """An adaptive inversion attack for the defence sweep: a linear decoder per defence.
 
@@ -258,7 +261,7 @@ def linear_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str
     callable
         ``inverter(protected_templates, row) -> dict`` for :func:`defence_sweep`.
     """
-    model, spec = common.split_backbone(backbone, split, mode)
+    model, spec = common.split_backbone(backbone, split, plan)
     judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
     pixels = faces.images.reshape(len(faces), -1)
@@ -273,7 +276,7 @@ def linear_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str
 
 
 def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
-                     embedding: np.ndarray, mode: str | None = None, far: float = 1e-2,
+                     embedding: np.ndarray, plan: RunPlan, far: float = 1e-2,
                      seed: int = 0):
     """Chapter 3's decoder attack, retrained on protected templates (the adaptive attacker).
 
@@ -284,10 +287,10 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     binarisation and quantisation do not have. About ten times slower than the linear
     decoder, so the lab runs it with no defence and at the best operating point only.
     """
-    model, spec = common.split_backbone(backbone, split, mode)
+    model, spec = common.split_backbone(backbone, split, plan)
     judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
-    cfg = attacks.inversion_config(mode, decoder_id_steps=0)
+    cfg = replace(plan.inversion, decoder_id_steps=0)
 
     def inverter(protected: np.ndarray, row: dict) -> dict:
         x = np.asarray(protected, dtype=np.float32)
@@ -299,7 +302,7 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
 
 
 def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
-                 embedding: np.ndarray, mode: str | None = None, far: float = 1e-2,
+                 embedding: np.ndarray, plan: RunPlan, far: float = 1e-2,
                  seed: int = 0, n_targets: int = 40):
     """Chapter 3's GAN attack against protected templates, where the defence allows it.
 
@@ -314,13 +317,12 @@ def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
     The inverter is called as ``inverter(protected, row)`` with the fitted defence in
     ``row["fitted_defence"]`` (None: no defence), as :func:`operating_point_inversion` does.
     """
-    resolved = config.run_mode(mode)
-    model, spec = common.split_backbone(backbone, split, resolved)
+    model, spec = common.split_backbone(backbone, split, plan)
     judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
-    cfg = attacks.inversion_config(resolved)
-    generator, _ = gan.load_generator(split.train, mode=resolved, seed=0,
-                                      images=faces.images[train],
+    cfg = plan.inversion
+    generator, _ = gan.load_generator(split.train, plan.gan, plan.mode, seed=plan.seeds.gan,
+                                      device=plan.device, images=faces.images[train],
                                       data_source=faces.source.kind, log=None)
     z_samples, x_samples = attacks.sample_gan(generator, cfg.n_gan_samples, seed=seed + 1)
     e_samples = attacks.embed_array(model, spec, x_samples)
@@ -389,9 +391,9 @@ def operating_point_inversion(faces: data.FaceSet, split: data.SubjectSplit,
     return out
 
 
-def _default_inverter(faces, split, backbone, mode, embedding):
+def _default_inverter(faces, split, backbone, plan, embedding):
     """The adaptive inversion attack used in the defence sweep."""
-    return linear_inverter(faces, split, backbone, embedding, mode)
+    return linear_inverter(faces, split, backbone, embedding, plan)
 
 
 def linear_reconstruction(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.ndarray,

@@ -21,6 +21,8 @@ from torch import nn
 
 from faceleak import config
 from faceleak.experiments import common
+from faceleak.experiments import plan as plan_mod
+from faceleak.experiments.plan import RunPlan
 from faceleak.privacy import attack_metrics as am
 from faceleak.privacy import gan as gan_mod
 from faceleak.privacy.attacks import (
@@ -36,7 +38,6 @@ from faceleak.privacy.attacks import (
     frozen,
     gan_attack,
     gradient_attack,
-    inversion_config,
     pixel_light_features,
     sample_gan,
     train_decoder,
@@ -55,23 +56,25 @@ def _hash(payload: dict) -> str:
 # =========================================================================== type II embedder
 
 
-def type2_config(mode: str | None = None, epochs: int | None = None):
+def type2_config(plan: RunPlan, epochs: int | None = None) -> train.TrainConfig:
     """Config of the second embedder: narrower ResNet, ArcFace instead of CosFace, and plain
-    per-image standardisation instead of the main backbone's illumination normalisation."""
-    cfg = inversion_config(mode)
+    per-image standardisation instead of the main backbone's illumination normalisation.
+
+    Its epochs are the plan's ``inversion.type2_epochs`` unless ``epochs`` is given.
+    """
+    cfg = plan.inversion
     # Every field is spelled out, so a change of the main backbone's defaults in
     # faceleak.vision.train never silently changes (and retrains) the judge.
     return train.TrainConfig(
         widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), embedding_dim=64, loss="arcface",
         scale=30.0, margin=0.3, epochs=epochs if epochs is not None else cfg.type2_epochs,
         batch_size=64, lr=3e-3, weight_decay=5e-4, dropout=0.2, shift=4.0, scale_jitter=0.08,
-        rotation=5.0, gamma_jitter=0.4, image_size=config.settings(mode).image_size,
+        rotation=5.0, gamma_jitter=0.4, image_size=plan.image_size,
         preprocess="standardize")
 
 
 def load_type2_backbone(train_subjects: Sequence[str], images: np.ndarray | None,
-                        labels: np.ndarray | None, mode: str | None = None, seed: int = 1,
-                        device: str | None = None, log: Log = print):
+                        labels: np.ndarray | None, plan: RunPlan, log: Log = print):
     """The type II judge: another architecture, loss and seed, same training subjects.
 
     Cached under ``cache_dir()/inversion``; a copy committed in ``resources/gan`` (made by
@@ -80,11 +83,11 @@ def load_type2_backbone(train_subjects: Sequence[str], images: np.ndarray | None
     Returns
     -------
     model, spec, meta
+        The judge's training seed and device are the plan's (``seeds.type2``, ``device``).
     """
-    resolved = config.run_mode(mode)
-    cfg = type2_config(resolved)
+    resolved, seed, dev = plan.mode, plan.seeds.type2, plan.device
+    cfg = type2_config(plan)
     key = train.cache_key(cfg, seed, train_subjects)
-    dev = device or config.device()
 
     def train_now() -> dict:
         if images is None or labels is None:
@@ -151,7 +154,7 @@ class InversionRun:
     histories: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _validate_heldout(attack_subjects: Sequence[str] | None, split_heldout: Sequence[str]
+def _check_attack_subjects(attack_subjects: Sequence[str] | None, split_heldout: Sequence[str]
                       ) -> list[str]:
     """The subjects to attack: all held-out ones, or a subset of them (checked)."""
     if attack_subjects is None:
@@ -235,9 +238,9 @@ class _Targets:
         return self.emb[self.index]
 
 
-def _prepare_models(mode: str, backbone: str, seed: int,
+def _prepare_models(plan: RunPlan, backbone: str, seed: int,
                     heldout_subjects: Sequence[str] | None,
-                    attack_subjects: Sequence[str] | None, dev: str, timer: common.PhaseTimer,
+                    attack_subjects: Sequence[str] | None, timer: common.PhaseTimer,
                     log: Log) -> _Models:
     """The subject split, the attacked backbone, the GAN and the type II judge.
 
@@ -246,19 +249,19 @@ def _prepare_models(mode: str, backbone: str, seed: int,
     trains them (or reads them from the cache).
     """
     with timer("backbone_s"):
-        faces = data.load_faces(config.settings(mode).image_size)
+        faces = data.load_faces(plan.image_size)
         split = common.make_split(faces, seed, heldout_subjects)
-        model, spec = common.split_backbone(backbone, split, mode, device=dev)
-        attacked = _validate_heldout(attack_subjects, split.heldout)
+        model, spec = common.split_backbone(backbone, split, plan)
+        attacked = _check_attack_subjects(attack_subjects, split.heldout)
         train_mask, _ = split.masks(faces.subjects)
     with timer("gan_s"):
         generator, gan_meta = gan_mod.load_generator(
-            split.train, mode=mode, seed=0, device=dev, images=faces.images[train_mask],
+            split.train, plan.gan, plan.mode, seed=plan.seeds.gan, device=plan.device,
+            images=faces.images[train_mask],
             data_source=faces.source.kind, log=log)
     with timer("type2_s"):
         judge, judge_spec, judge_meta = load_type2_backbone(
-            split.train, faces.images[train_mask], faces.labels[train_mask], mode=mode,
-            device=dev, log=log)
+            split.train, faces.images[train_mask], faces.labels[train_mask], plan, log=log)
     return _Models(faces, attacked, list(split.heldout), train_mask,
                    np.isin(faces.subjects, attacked), model, spec, generator, gan_meta, judge,
                    judge_spec, judge_meta)
@@ -428,6 +431,7 @@ def run_inversion(
     log: Log = print,
     attack_seed: int = 0,
     attack_subjects: Sequence[str] | None = None,
+    plan: RunPlan | None = None,
 ) -> InversionRun:
     """Run the three attacks on held-out subjects and measure them identically.
 
@@ -437,7 +441,10 @@ def run_inversion(
     Parameters
     ----------
     mode
-        ``quick`` or ``full`` (sizes); default from :func:`faceleak.config.run_mode`.
+        ``quick`` or ``full``, when no ``plan`` is given (a plan is resolved from it).
+    plan
+        The run plan (:func:`faceleak.experiments.plan.resolve_plan`): sizes, device and the
+        training seeds of the backbone, the GAN and the type II judge.
     seed
         Seed of the subject split, as in every experiment. The backbone, the GAN and the
         type II judge are trained without the split's held-out people (split 0: the
@@ -448,14 +455,14 @@ def run_inversion(
         The attacked embedder: ``yale-cosface`` (offline) or a FaceNet backbone when its
         weights are present (:class:`faceleak.vision.models.WeightsError` otherwise).
     cfg
-        Attack sizes (default: :func:`inversion_config` of the mode).
+        Attack sizes (default: the plan's ``inversion``).
     use_cache
         Reuse a cached run with the same key (config, seed, weights, subjects).
     log
         Progress messages (None: silent).
     attack_seed
         Seeds every random choice of the attacks, the decoder and the mapping network.
-        The GAN and the backbone use their own seeds (0; the type II judge: 1).
+        The GAN, the backbone and the type II judge use the plan's ``seeds``.
     attack_subjects
         Attack only these held-out subjects (default: all of the split's held-out people).
 
@@ -463,13 +470,12 @@ def run_inversion(
     -------
     InversionRun
     """
-    resolved = config.run_mode(mode)
+    plan = plan_mod.as_plan(plan, mode)
+    resolved, dev = plan.mode, plan.device
     config.seed_everything(attack_seed)
-    cfg = cfg or inversion_config(resolved)
-    dev = config.device()
+    cfg = cfg or plan.inversion
     timer = common.PhaseTimer()
-    setup = _prepare_models(resolved, backbone, seed, heldout_subjects, attack_subjects, dev,
-                            timer, log)
+    setup = _prepare_models(plan, backbone, seed, heldout_subjects, attack_subjects, timer, log)
     key = _run_key(setup, cfg, attack_seed, backbone, resolved)
     if use_cache and (cached := _load_run(key)) is not None:
         cached.generator = setup.generator
@@ -500,6 +506,7 @@ def reproduce_inversion(
     log: Log = print,
     attack_seed: int = 0,
     attack_subjects: Sequence[str] | None = None,
+    plan: RunPlan | None = None,
 ) -> dict:
     """The JSON summary of :func:`run_inversion` (what ``reproduce inversion`` writes).
 
@@ -519,7 +526,7 @@ def reproduce_inversion(
         (real photos, the mean face, the mapping alone) and timings.
     """
     return run_inversion(mode, seed, heldout_subjects, backbone, log=log, attack_seed=attack_seed,
-                         attack_subjects=attack_subjects).metrics
+                         attack_subjects=attack_subjects, plan=plan).metrics
 
 
 REQUIRED_ATTACK_KEYS: tuple[str, ...] = (

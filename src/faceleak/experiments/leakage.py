@@ -6,14 +6,16 @@ it returns a JSON-serialisable dict (see its docstring).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from faceleak import config
 from faceleak.experiments import common, recognizers
+from faceleak.experiments import plan as plan_mod
+from faceleak.experiments.plan import RunPlan
 from faceleak.privacy import probes
 from faceleak.vision import data, models
 
@@ -27,12 +29,10 @@ INTERVAL_SPLITS = 5
 FEATURE_SETS = ("embedding", "pixels", "untrained", "chance")
 
 
-def probe_settings(mode: str | None = None) -> dict:
-    """Probe sizes per mode: quick mode skips nothing, it only uses fewer shuffles."""
-    resolved = config.run_mode(mode)
-    return {"n_permutations": 1999 if resolved == "quick" else 9999,
-            "kinds": ("linear", "mlp"), "pixel_components": 64}
-
+def probe_settings(plan: RunPlan) -> dict:
+    """The plan's probe sizes as a dict: quick mode skips nothing, it only uses fewer
+    shuffles (``plan.probes``)."""
+    return dataclasses.asdict(plan.probes)
 
 
 def leakage_experiment(
@@ -40,7 +40,7 @@ def leakage_experiment(
     split: data.SubjectSplit,
     embedding: np.ndarray,
     untrained: np.ndarray | None = None,
-    mode: str | None = None,
+    plan: RunPlan | None = None,
     seed: int = 0,
     targets: Sequence[str] = LEAKAGE_TARGETS,
     permutation_test: bool = True,
@@ -52,7 +52,7 @@ def leakage_experiment(
     ``permutation_test=False`` skips the p-values (the extra splits of an interval need
     only the scores).
     """
-    settings = probe_settings(mode)
+    settings = probe_settings(plan_mod.as_plan(plan))
     train_mask, test_mask = split.masks(faces.subjects)
     all_targets = probes.lighting_targets(faces.azimuth, faces.elevation, faces.images)
     feature_sets = {
@@ -79,14 +79,17 @@ def reproduce_leakage(
     progress: bool = False,
     n_splits: int | None = None,
     p_values: str = "main",
+    plan: RunPlan | None = None,
 ) -> dict:
     """Chapter 2's leakage table: how well light direction is read from identity embeddings.
 
     Parameters
     ----------
     mode
-        ``quick`` or ``full`` (sizes of the backbone, of the photo set of the real
-        recognizers and of the permutation test).
+        ``quick`` or ``full``, when no ``plan`` is given (a plan is resolved from it).
+    plan
+        The run plan (:func:`faceleak.experiments.plan.resolve_plan`): sizes of the
+        backbone, of the photo set of the real recognizers and of the permutation test.
     seed
         Seed of the subject split (and of the probes).
     heldout_subjects
@@ -119,38 +122,38 @@ def reproduce_leakage(
     if p_values not in ("main", "every"):
         raise ValueError(f"p_values must be 'main' or 'every', not {p_values!r}")
     start = time.perf_counter()
-    resolved = config.run_mode(mode)
+    plan = plan_mod.as_plan(plan, mode)
     pretrained = models.BACKBONES[backbone].is_pretrained
     if pretrained:
-        native, faces = recognizers.load_real_faces(resolved)
-        data_text = recognizers.describe_real_faces(native, resolved)
+        native, faces = recognizers.load_real_faces(plan)
+        data_text = recognizers.describe_real_faces(native, plan)
         targets = REAL_TARGETS
     else:
-        native = faces = data.load_faces(config.settings(resolved).image_size)
+        native = faces = data.load_faces(plan.image_size)
         data_text = faces.source.describe()
         targets = LEAKAGE_TARGETS
     split = common.make_split(faces, seed, heldout_subjects)
     if pretrained:
-        embedding = recognizers.recognizer_embeddings(backbone, native, resolved, progress)
+        embedding = recognizers.recognizer_embeddings(backbone, native, plan, progress)
     else:
-        embedding = common.backbone_features(faces, split, backbone, resolved, seed,
+        embedding = common.backbone_features(faces, split, backbone, plan, seed,
                                              progress=progress)
-    untrained = common.untrained_features(native, resolved, seed, variant=backbone)
-    table = leakage_experiment(faces, split, embedding, untrained, resolved, seed, targets)
+    untrained = common.untrained_features(native, plan, seed, variant=backbone)
+    table = leakage_experiment(faces, split, embedding, untrained, plan, seed, targets)
     tables, splits = [table], [split]
     for extra in range(1, n_splits if n_splits is not None else
                        (INTERVAL_SPLITS if pretrained else 1)):
         split_k = common.make_split(faces, seed + extra)
         emb_k = embedding if pretrained else common.backbone_features(faces, split_k, backbone,
-                                                                      resolved, seed)
-        tables.append(leakage_experiment(faces, split_k, emb_k, untrained, resolved,
+                                                                      plan, seed)
+        tables.append(leakage_experiment(faces, split_k, emb_k, untrained, plan,
                                          seed + extra, targets,
                                          permutation_test=p_values == "every"))
         splits.append(split_k)
     train_rows, test_rows = split.masks(faces.subjects)
     return common.jsonable({
         "backbone": backbone,
-        "mode": resolved,
+        "mode": plan.mode,
         "seed": seed,
         "heldout_subjects": list(split.heldout),
         "data": data_text,

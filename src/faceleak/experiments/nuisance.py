@@ -49,8 +49,8 @@ from skimage.filters import gaussian
 from skimage.transform import SimilarityTransform, rotate, warp
 from threadpoolctl import threadpool_limits
 
-from faceleak import config
-from faceleak.experiments import leakage
+from faceleak.experiments import plan as plan_mod
+from faceleak.experiments.plan import RunPlan
 from faceleak.privacy import probes
 from faceleak.vision import data, embed, models
 
@@ -425,35 +425,35 @@ class DialPlan:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
-def dial_plan(mode: str | None = None, **overrides) -> DialPlan:
-    """The :class:`DialPlan` of a run mode, with optional overrides (e.g. for a small test).
+def dial_plan(plan: RunPlan | str | None = None, **overrides) -> DialPlan:
+    """The :class:`DialPlan` of a run plan, with optional overrides (e.g. for a small test).
 
     Parameters
     ----------
-    mode
-        ``"quick"`` or ``"full"`` (resolved by :func:`faceleak.config.run_mode`).
+    plan
+        The run plan (its ``nuisance`` sizes, probe kinds and image size); a mode name (or
+        None) resolves one first (:func:`faceleak.experiments.plan.resolve_plan`).
     **overrides
         Any :class:`DialPlan` field, e.g. ``subjects=(...)``, ``n_splits=2``.
     """
-    resolved = config.run_mode(mode)
-    settings = leakage.probe_settings(resolved)
-    quick = resolved == "quick"
-    plan = DialPlan(
-        mode=resolved,
-        n_base=1 if quick else 8,
-        n_copies=2,
-        n_splits=5 if quick else 10,
-        n_heldout=config.settings(resolved).n_heldout_subjects,
-        n_permutations=999 if quick else 9999,
-        kinds=tuple(settings["kinds"]),
-        pixel_components=int(settings["pixel_components"]),
-        pixel_size=tuple(config.settings(resolved).image_size),
+    plan = plan if isinstance(plan, RunPlan) else plan_mod.resolve_plan(plan)
+    sizes = plan.nuisance
+    dial = DialPlan(
+        mode=plan.mode,
+        n_base=sizes.n_base,
+        n_copies=sizes.n_copies,
+        n_splits=sizes.n_splits,
+        n_heldout=plan.n_heldout_subjects,
+        n_permutations=sizes.n_permutations,
+        kinds=tuple(plan.probes.kinds),
+        pixel_components=int(plan.probes.pixel_components),
+        pixel_size=tuple(plan.image_size),
     )
     if "factors" in overrides:
         overrides["factors"] = tuple(overrides["factors"])
     if overrides.get("subjects") is not None:
         overrides["subjects"] = tuple(overrides["subjects"])
-    return replace(plan, **overrides)
+    return replace(dial, **overrides)
 
 
 # --------------------------------------------------------------------------- images
@@ -757,7 +757,8 @@ def run_nuisance_dial(
     seed: int = 0,
     progress: bool = False,
     faces: data.FaceSet | None = None,
-    plan: DialPlan | None = None,
+    dial: DialPlan | None = None,
+    plan: RunPlan | None = None,
 ) -> dict:
     """Run the dial for several backbones: the leakage of every factor, per backbone.
 
@@ -767,8 +768,7 @@ def run_nuisance_dial(
         Names for :func:`faceleak.vision.models.get_backbone` (``"dlib-resnet"``,
         ``"facenet-casia"``, ``"yale-cosface"``, ...). Every backbone embeds the same images.
     mode
-        ``"quick"`` or ``"full"`` (:func:`dial_plan` sizes; also the course backbone's mode
-        and part of the embedding cache key).
+        ``"quick"`` or ``"full"``, when no ``plan`` is given (a plan is resolved from it).
     seed
         Seed of the strength draws, of the first subject split and of the probes.
     progress
@@ -776,8 +776,11 @@ def run_nuisance_dial(
     faces
         An already-loaded :class:`~faceleak.vision.data.FaceSet`; by default every lit image at the
         native resolution (:func:`native_shape`).
+    dial
+        Overrides :func:`dial_plan` ``(plan)``, e.g. a few subjects for a test.
     plan
-        Overrides :func:`dial_plan` ``(mode)``, e.g. a few subjects for a test.
+        The run plan (:func:`faceleak.experiments.plan.resolve_plan`): the dial's sizes, the
+        course backbone's recipes and part of the embedding cache key (its mode).
 
     Returns
     -------
@@ -801,8 +804,8 @@ def run_nuisance_dial(
     unknown = [b for b in backbones if b not in models.BACKBONES]
     if unknown:
         raise ValueError(f"unknown backbones {unknown}; available: {sorted(models.BACKBONES)}")
-    resolved = config.run_mode(mode)
-    plan = plan if plan is not None else dial_plan(resolved)
+    run = plan_mod.as_plan(plan, mode)
+    plan = dial if dial is not None else dial_plan(run)
     start = time.perf_counter()
     if faces is None:
         faces = data.load_faces(native_shape())
@@ -813,12 +816,13 @@ def run_nuisance_dial(
     probe_seconds = 0.0
     for name in backbones:
         t0 = time.perf_counter()
-        model, spec = models.get_backbone(name, mode=resolved)
+        model, spec = models.get_backbone(name, run.backbones, seed=run.seeds.backbone,
+                                          device=run.device)
         batch = 32 if spec.channels == 3 else 256
         features = {}
-        for factor, dial in sets.items():
-            key = embed.cache_key_for(name, model, dial.images, resolved)
-            features[factor] = embed.embed_faces(model, spec, dial.images, batch_size=batch,
+        for factor, dial_set in sets.items():
+            key = embed.cache_key_for(name, model, dial_set.images, run.mode)
+            features[factor] = embed.embed_faces(model, spec, dial_set.images, batch_size=batch,
                                                  cache_key=key, progress=progress)
         seconds[name] = round(time.perf_counter() - t0, 1)
         t1 = time.perf_counter()
@@ -832,7 +836,7 @@ def run_nuisance_dial(
     seconds["total"] = round(time.perf_counter() - start, 1)
     first = next(iter(sets.values()))
     return _jsonable({
-        "mode": resolved,
+        "mode": run.mode,
         "seed": seed,
         "data": {"source": faces.source.kind, "description": faces.source.describe(),
                  "image_size": list(faces.images.shape[1:]),

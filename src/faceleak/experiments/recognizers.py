@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceleak import config
+from faceleak.experiments import plan as plan_mod
+from faceleak.experiments.plan import RealFacesPlan, RunPlan
 from faceleak.vision import data, detection, embed, metrics, models
 from faceleak.vision.models import REAL_BACKBONES
 
@@ -35,8 +36,6 @@ __all__ = ["REAL_BACKBONES", "FARS", "RealFacesPlan", "VerificationRow", "backbo
            "describe_real_faces", "light_subset", "load_real_faces", "moderate_light",
            "native_size", "real_faces_plan", "recognizer_embeddings", "verification_comparison"]
 
-#: Light directions per subject in each mode (None: all 64).
-LIGHTS_PER_MODE: dict[str, int | None] = {"quick": 12, "full": None}
 #: The two false accept rates Chapter 1 reports.
 FARS = (1e-2, 1e-3)
 #: "Moderate light" is Lab 1's frontal and moderate groups together: the light at most 60
@@ -44,32 +43,12 @@ FARS = (1e-2, 1e-3)
 MODERATE_MAX_DEG = 60
 
 
-@dataclass(frozen=True)
-class RealFacesPlan:
-    """Which photos the real recognizers embed in a run mode.
+def real_faces_plan(plan: RunPlan | str | None = None) -> RealFacesPlan:
+    """Which photos the real recognizers embed: the run plan's ``real_faces``.
 
-    Attributes
-    ----------
-    mode
-        ``quick`` or ``full``.
-    lights_per_subject
-        Light directions kept for every subject (None: all of them).
+    A mode name (or None) resolves a plan first, for callers that have none.
     """
-
-    mode: str
-    lights_per_subject: int | None
-
-    def describe(self) -> str:
-        if self.lights_per_subject is None:
-            return f"{self.mode} mode: every photo"
-        return (f"{self.mode} mode: {self.lights_per_subject} of the 64 light directions for "
-                "every subject (evenly spaced by azimuth, then elevation)")
-
-
-def real_faces_plan(mode: str | None = None) -> RealFacesPlan:
-    """The :class:`RealFacesPlan` of a mode (resolved with :func:`config.run_mode`)."""
-    resolved = config.run_mode(mode)
-    return RealFacesPlan(resolved, LIGHTS_PER_MODE[resolved])
+    return (plan if isinstance(plan, RunPlan) else plan_mod.resolve_plan(plan)).real_faces
 
 
 def light_subset(azimuth: np.ndarray, elevation: np.ndarray, n_lights: int | None) -> np.ndarray:
@@ -95,7 +74,7 @@ def native_size(source: data.DataSource) -> tuple[int, int]:
     return data.COMPACT_SHAPE if source.kind == "compact" else data.CROP_SHAPE
 
 
-def load_real_faces(mode: str | None = None,
+def load_real_faces(plan: RunPlan | str | None = None,
                     source: data.DataSource | None = None) -> tuple[data.FaceSet, data.FaceSet]:
     """The photos of a run's plan, at native resolution and at the course's size.
 
@@ -105,26 +84,26 @@ def load_real_faces(mode: str | None = None,
         The same photos (same order) at :func:`native_size`, for the real recognizers, and
         at the course's 64x56, for the course's network and the pixel baseline.
     """
-    plan = real_faces_plan(mode)
+    plan = plan if isinstance(plan, RunPlan) else plan_mod.resolve_plan(plan)
     src = source or data.locate_data()
-    course_size = config.settings(plan.mode).image_size
+    course_size = plan.image_size
     course = data.load_faces(course_size, source=src)
     size = native_size(src)
     native = course if size == tuple(course_size) else data.load_faces(size, source=src)
     if not np.array_equal(native.names, course.names):
         raise data.DataError("the native and course-size loads list different photos; "
                              "the data folder changed while loading")
-    keep = light_subset(course.azimuth, course.elevation, plan.lights_per_subject)
+    keep = light_subset(course.azimuth, course.elevation, plan.real_faces.lights_per_subject)
     return native.subset(keep), course.subset(keep)
 
 
-def describe_real_faces(native: data.FaceSet, mode: str | None = None) -> str:
+def describe_real_faces(native: data.FaceSet, plan: RunPlan | str | None = None) -> str:
     """One line for a lab: which photos, at which size, from which source."""
-    plan = real_faces_plan(mode)
+    real = real_faces_plan(plan)
     height, width = native.images.shape[1:]
     kind = "full-resolution crops" if native.source.kind != "compact" else "compact copy"
     return (f"{len(native)} photos of {len(native.subject_names)} subjects, {height}x{width} "
-            f"{kind}; {plan.describe()}")
+            f"{kind}; {real.describe()}")
 
 
 def backbone_input(backbone: str, native: data.FaceSet, course: data.FaceSet) -> data.FaceSet:
@@ -132,7 +111,7 @@ def backbone_input(backbone: str, native: data.FaceSet, course: data.FaceSet) ->
     return native if models.BACKBONES[backbone].is_pretrained else course
 
 
-def recognizer_embeddings(backbone: str, faces: data.FaceSet, mode: str | None = None,
+def recognizer_embeddings(backbone: str, faces: data.FaceSet, plan: RunPlan,
                           progress: bool = False, split: data.SubjectSplit | None = None
                           ) -> np.ndarray:
     """Embeddings of ``faces`` by any backbone, cached on disk.
@@ -141,12 +120,12 @@ def recognizer_embeddings(backbone: str, faces: data.FaceSet, mode: str | None =
     their weights and the pixels). A course network is the one trained without ``split``'s
     held-out subjects (by default the split of seed 0).
     """
-    resolved = config.run_mode(mode)
     info = models.BACKBONES[backbone]
     extra = ({"heldout_subjects": list(split.heldout)}
              if split is not None and not info.is_pretrained else {})
-    model, spec = models.get_backbone(backbone, mode=resolved, **extra)
-    key = embed.cache_key_for(backbone, model, faces, resolved)
+    model, spec = models.get_backbone(backbone, plan.backbones, seed=plan.seeds.backbone,
+                                      device=plan.device, **extra)
+    key = embed.cache_key_for(backbone, model, faces, plan.mode)
     batch = 32 if info.is_pretrained else 256
     return embed.embed_faces(model, spec, faces, batch_size=batch, cache_key=key,
                              progress=progress, channels_last=info.kind == "facenet")

@@ -36,7 +36,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -103,21 +103,8 @@ class InversionConfig:
         return json.loads(json.dumps(asdict(self)))
 
 
-INVERSION_CONFIGS: dict[str, InversionConfig] = {
-    "quick": InversionConfig(),
-    "full": InversionConfig(
-        target_lights=((0, 0), (-35, 15), (50, 0), (-70, 0), (20, -40), (0, 45),
-                       (85, 20), (-60, -20)),
-        n_gan_samples=20000, decoder_width=192, decoder_steps=4000, decoder_id_steps=1500,
-        mapping_steps=5000, gradient_steps=400, gan_steps=400, type2_epochs=40),
-}
-
-
-def inversion_config(mode: str | None = None, **overrides) -> InversionConfig:
-    """The :class:`InversionConfig` of a run mode, optionally with fields replaced."""
-    base = INVERSION_CONFIGS[config.run_mode(mode)]
-    return replace(base, **overrides) if overrides else base
-
+# The sizes of both modes are in faceleak.experiments.plan.TABLE (InversionConfig() is
+# quick mode's).
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -103,17 +103,8 @@ class GanConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-# Quick: a few CPU minutes (or the committed checkpoint). Full: wider and longer, for a GPU.
-GAN_CONFIGS: dict[str, GanConfig] = {
-    "quick": GanConfig(),
-    "full": GanConfig(z_dim=128, g_width=256, d_width=64, steps=20000, batch_size=64),
-}
-
-
-def gan_config(mode: str | None = None, **overrides) -> GanConfig:
-    """The :class:`GanConfig` of a run mode, optionally with some fields replaced."""
-    base = GAN_CONFIGS[config.run_mode(mode)]
-    return replace(base, **overrides) if overrides else base
+# The sizes of both modes (quick: a few CPU minutes, or the committed checkpoint; full:
+# wider and longer, for a GPU) are in faceleak.experiments.plan.TABLE.
 
 
 # --------------------------------------------------------------------------- networks
@@ -349,7 +340,8 @@ def generator_from_checkpoint(ckpt: dict) -> Generator:
 
 def load_generator(
     train_subjects: Sequence[str],
-    mode: str | None = None,
+    cfg: GanConfig,
+    mode: str,
     seed: int = 0,
     device: str | None = None,
     images: np.ndarray | None = None,
@@ -363,8 +355,12 @@ def load_generator(
     ----------
     train_subjects
         The subjects it is (or was) trained on; part of the key.
-    mode, seed
-        Run mode (config) and training seed.
+    cfg
+        The generator's config (the run plan's ``plan.gan``).
+    mode
+        The run plan's mode: it names the checkpoint committed with the package.
+    seed
+        Training seed.
     device
         Where to put the generator.
     images
@@ -381,8 +377,9 @@ def load_generator(
     generator, meta
         The eval-mode generator (parameters frozen) and the checkpoint's metadata.
     """
-    resolved = config.run_mode(mode)
-    cfg = gan_config(resolved)
+    if mode not in config.MODES:
+        raise ValueError(f"mode must be one of {config.MODES}, got {mode!r}")
+    resolved = mode
     key = gan_key(cfg, seed, train_subjects)
     dev = device or config.device()
 

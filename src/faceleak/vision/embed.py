@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from faceleak import config
 from faceleak.vision.data import FaceSet
 from faceleak.vision.models import InputSpec, get_backbone
+from faceleak.vision.train import BackboneRecipes
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
@@ -161,7 +162,7 @@ def data_key(faces: FaceSet | np.ndarray) -> str:
 def embeddings_for(
     backbone: str,
     faces: FaceSet | np.ndarray,
-    mode: str | None = None,
+    recipes: BackboneRecipes,
     seed: int = 0,
     batch_size: int | None = None,
     progress: bool = True,
@@ -179,8 +180,9 @@ def embeddings_for(
         A name from :func:`faceleak.vision.models.available_backbones`.
     faces
         A :class:`~faceleak.vision.data.FaceSet` (or array of images).
-    mode, seed
-        Passed to :func:`~faceleak.vision.models.get_backbone`.
+    recipes, seed
+        Passed to :func:`~faceleak.vision.models.get_backbone`: the run plan's recipes
+        (``plan.backbones``, whose mode is part of the key) and the training seed.
     batch_size
         Images per batch (default 256 for the small CNN, 32 for FaceNet).
     progress
@@ -193,9 +195,11 @@ def embeddings_for(
     faceleak.vision.models.WeightsError
         If a FaceNet backbone's weights are absent (offline).
     """
-    resolved = config.run_mode(mode)
-    model, spec = get_backbone(backbone, mode=resolved, seed=seed)
-    key = cache_key_for(backbone, model, faces, resolved)
+    if not isinstance(recipes, BackboneRecipes):
+        raise ValueError("embeddings_for needs the run plan's recipes: pass "
+                         f"experiments.resolve_plan().backbones (got {type(recipes).__name__})")
+    model, spec = get_backbone(backbone, recipes, seed=seed)
+    key = cache_key_for(backbone, model, faces, recipes.mode)
     if refresh:
         embedding_cache_path(key).unlink(missing_ok=True)
     size = batch_size or (32 if spec.channels == 3 else 256)

@@ -361,7 +361,7 @@ def available_backbones() -> dict[str, str]:
 
 def get_backbone(
     name: str = YALE_BACKBONE,
-    mode: str | None = None,
+    recipes: train.BackboneRecipes | None = None,
     seed: int = 0,
     device: str | None = None,
     download: bool = True,
@@ -378,9 +378,9 @@ def get_backbone(
         (white box), ``"dlib-resnet"`` (black box: forward only) and ``"facenet-vggface2"``
         (where its weights can be downloaded), or the course's own ``"yale-cosface"`` and
         its variants.
-    mode
-        Run mode for the course's own backbone (``quick`` or ``full`` sizes); ignored by
-        the pretrained ones.
+    recipes
+        The run plan's recipes (``plan.backbones``), needed for the course's own backbones
+        only; ignored by the pretrained ones.
     seed
         Training seed of the course's own backbone.
     device
@@ -415,7 +415,7 @@ def get_backbone(
         from faceleak.vision.dlib_resnet import load_dlib_resnet
 
         return load_dlib_resnet(), DLIB_SPEC
-    model, _ = load_yale_backbone(mode=mode, seed=seed, device=device,
+    model, _ = load_yale_backbone(recipes, seed=seed, device=device,
                                   train_if_missing=train_if_missing, split_seed=split_seed,
                                   heldout_subjects=heldout_subjects, variant=name)
     return model, yale_spec(model)
@@ -459,7 +459,8 @@ def packaged_checkpoints() -> list[Path]:
     return sorted(folder.glob("*.pt")) if folder.is_dir() else []
 
 
-def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int = 0,
+def yale_training_plan(recipes: train.BackboneRecipes | None, seed: int = 0,
+                       split_seed: int = 0,
                        heldout_subjects: list[str] | None = None,
                        variant: str = YALE_BACKBONE):
     """The config, split and cache key the course's backbone is trained with.
@@ -471,9 +472,12 @@ def yale_training_plan(mode: str | None = None, seed: int = 0, split_seed: int =
         :class:`~faceleak.vision.data.SubjectSplit` and the cache key (a hash of config,
         seed, training subjects and image size).
     """
-    mode = config.run_mode(mode)
-    sets = config.settings(mode)
-    cfg = train.train_config(mode, **YALE_VARIANTS[variant])
+    if not isinstance(recipes, train.BackboneRecipes):
+        raise ValueError(f"the course's backbone {variant!r} needs the run plan's recipes: pass "
+                         "experiments.resolve_plan().backbones (got "
+                         f"{type(recipes).__name__})")
+    sets = config.settings(recipes.mode)
+    cfg = recipes.config(**YALE_VARIANTS[variant])
     if tuple(cfg.image_size) != tuple(sets.image_size):
         raise ValueError(f"train config image size {cfg.image_size} differs from the course's "
                          f"{sets.image_size}")
@@ -491,7 +495,7 @@ def _all_subject_names() -> list[str]:
 
 
 def load_yale_backbone(
-    mode: str | None = None,
+    recipes: train.BackboneRecipes | None = None,
     seed: int = 0,
     device: str | None = None,
     train_if_missing: bool = True,
@@ -512,16 +516,16 @@ def load_yale_backbone(
         The eval-mode model and the checkpoint's metadata (config, seed, training subjects,
         training time, where it came from).
     """
-    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects, variant)
+    cfg, split, key = yale_training_plan(recipes, seed, split_seed, heldout_subjects, variant)
     dev = device or config.device()
 
     def train_now() -> dict:
-        return train_yale_checkpoint(mode, seed, split_seed, device=dev, log=log,
+        return train_yale_checkpoint(recipes, seed, split_seed, device=dev, log=log,
                                      heldout_subjects=heldout_subjects, variant=variant)
 
     ckpt, meta = resolve_checkpoint(
         key, backbone_cache_path(key),
-        packaged_checkpoint_path(key, config.run_mode(mode), variant) if use_packaged else None,
+        packaged_checkpoint_path(key, recipes.mode, variant) if use_packaged else None,
         read_checkpoint, train_now if train_if_missing else None,
         what=f"trained {variant} weights",
         remedy="call get_backbone with train_if_missing=True.")
@@ -532,13 +536,14 @@ def load_yale_backbone(
     return model_from_checkpoint(ckpt).to(dev), meta
 
 
-def train_yale_checkpoint(mode: str | None = None, seed: int = 0, split_seed: int = 0,
+def train_yale_checkpoint(recipes: train.BackboneRecipes | None, seed: int = 0,
+                          split_seed: int = 0,
                           device: str | None = None, log=print, progress: bool = True,
                           command: str = "",
                           heldout_subjects: list[str] | None = None,
                           variant: str = YALE_BACKBONE) -> dict:
     """Train the course's backbone on the training subjects and return its checkpoint dict."""
-    cfg, split, key = yale_training_plan(mode, seed, split_seed, heldout_subjects, variant)
+    cfg, split, key = yale_training_plan(recipes, seed, split_seed, heldout_subjects, variant)
     faces = data.load_faces(cfg.image_size, subjects=list(split.train))
     if log is not None:
         log(f"{variant}: training on {len(split.train)} training subjects "
@@ -550,7 +555,7 @@ def train_yale_checkpoint(mode: str | None = None, seed: int = 0, split_seed: in
         "format": CHECKPOINT_FORMAT,
         "name": variant,
         "key": key,
-        "mode": config.run_mode(mode),
+        "mode": recipes.mode,
         "config": cfg.to_dict(),
         "seed": seed,
         "split_seed": split.seed,

@@ -1,0 +1,286 @@
+"""One run plan: every size, epoch count and seed of a run, resolved once.
+
+A lab's setup cell and the command line call :func:`resolve_plan` once; the frozen
+:class:`RunPlan` it returns is passed down to every experiment, which hands each layer the
+part it needs (a :class:`~faceleak.vision.train.BackboneRecipes`, a
+:class:`~faceleak.privacy.gan.GanConfig`, an :class:`~faceleak.privacy.attacks.InversionConfig`,
+...). Nothing below re-reads ``FACELEAK_MODE`` or ``FACELEAK_DEVICE``: a run cannot mix
+sizes of two modes, and a test builds a small plan (``plan.with_(inversion={...})``) instead
+of patching module globals.
+
+The quick and full sizes of every experiment are side by side in :data:`TABLE`.
+
+Why here, in ``experiments``: the plan holds the config classes of ``vision`` and
+``privacy``, so it must sit above them; the lower layers take those config objects and never
+see this module (``tests/test_structure.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from faceleak import config
+from faceleak.privacy.attacks import InversionConfig
+from faceleak.privacy.gan import GanConfig
+from faceleak.vision import models
+from faceleak.vision.train import BackboneRecipes, TrainConfig
+
+# --------------------------------------------------------------------------- sub-settings
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """Chapter 2's probes: permutation-test shuffles, probe kinds, pixel-baseline size.
+
+    Quick mode skips nothing; it only uses fewer shuffles.
+    """
+
+    n_permutations: int
+    kinds: tuple[str, ...] = ("linear", "mlp")
+    pixel_components: int = 64
+
+    def __post_init__(self) -> None:
+        if self.n_permutations < 0:
+            raise ValueError(f"n_permutations must be >= 0, got {self.n_permutations}")
+        if not self.kinds or set(self.kinds) - {"linear", "mlp"}:
+            raise ValueError(f"kinds must be a non-empty subset of ('linear', 'mlp'), "
+                             f"got {self.kinds}")
+
+
+@dataclass(frozen=True)
+class RealFacesPlan:
+    """Which photos the real recognizers embed in a run mode.
+
+    Attributes
+    ----------
+    mode
+        ``quick`` or ``full``.
+    lights_per_subject
+        Light directions kept for every subject (None: all of them).
+    """
+
+    mode: str
+    lights_per_subject: int | None
+
+    def describe(self) -> str:
+        if self.lights_per_subject is None:
+            return f"{self.mode} mode: every photo"
+        return (f"{self.mode} mode: {self.lights_per_subject} of the 64 light directions for "
+                "every subject (evenly spaced by azimuth, then elevation)")
+
+
+@dataclass(frozen=True)
+class NuisanceSettings:
+    """Sizes of Chapter 2's nuisance dial (see :class:`faceleak.experiments.nuisance.DialPlan`)."""
+
+    n_base: int
+    n_copies: int
+    n_splits: int
+    n_permutations: int
+
+
+@dataclass(frozen=True)
+class DefenceSettings:
+    """Chapter 4's sweep (defence name -> strengths) and its utility budget.
+
+    ``eer_budget`` is the largest EER loss an operating point may cost over no defence.
+    """
+
+    sweep: tuple[tuple[str, tuple[float, ...]], ...]
+    eer_budget: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not 0 < self.eer_budget < 1:
+            raise ValueError(f"eer_budget must be in (0, 1), got {self.eer_budget}")
+
+    def sweep_dict(self) -> dict[str, tuple[float, ...]]:
+        """The sweep as ``{defence: strengths}``, in the sweep's order."""
+        return dict(self.sweep)
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Training seeds of the models every experiment shares (the split seed is per call)."""
+
+    backbone: int = 0
+    gan: int = 0
+    type2: int = 1
+
+
+# --------------------------------------------------------------------------- the table
+
+_SINGLE_QUICK = TrainConfig()
+_SINGLE_FULL = TrainConfig(widths=(48, 96, 192, 384), blocks=(2, 2, 2, 2), epochs=60)
+_SWEEP = (("nuisance", (1, 2, 4, 8, 16)), ("biohash", (64, 32, 16, 8)),
+          ("noise", (0.25, 0.5, 1.0, 2.0, 4.0)), ("pca", (48, 32, 16, 8, 4)),
+          ("pca-q4", (32, 16, 8)), ("scale", (3.0,)))
+
+#: Every size of both modes, side by side. Quick mode runs every lab in minutes on a 2-core
+#: CPU; full mode is meant for a GPU. The recipes' search is recorded in
+#: :mod:`faceleak.vision.train`; the quick backbone is an ensemble of two narrower networks.
+TABLE: dict[str, dict[str, Any]] = {
+    "quick": {
+        "recipes": {"ensemble": replace(_SINGLE_QUICK, widths=(16, 32, 64, 128), members=2,
+                                        light_mix=0.5),
+                    "single": _SINGLE_QUICK},
+        "gan": GanConfig(),
+        "inversion": InversionConfig(),
+        "probes": ProbeSettings(n_permutations=1999),
+        "real_faces": {"lights_per_subject": 12},
+        "nuisance": NuisanceSettings(n_base=1, n_copies=2, n_splits=5, n_permutations=999),
+        "defences": DefenceSettings(sweep=_SWEEP, eer_budget=0.02),
+    },
+    "full": {
+        "recipes": {"ensemble": replace(_SINGLE_FULL, widths=(32, 64, 128, 256), members=2,
+                                        light_mix=0.5),
+                    "single": _SINGLE_FULL},
+        "gan": GanConfig(z_dim=128, g_width=256, d_width=64, steps=20000, batch_size=64),
+        "inversion": InversionConfig(
+            target_lights=((0, 0), (-35, 15), (50, 0), (-70, 0), (20, -40), (0, 45),
+                           (85, 20), (-60, -20)),
+            n_gan_samples=20000, decoder_width=192, decoder_steps=4000, decoder_id_steps=1500,
+            mapping_steps=5000, gradient_steps=400, gan_steps=400, type2_epochs=40),
+        "probes": ProbeSettings(n_permutations=9999),
+        "real_faces": {"lights_per_subject": None},
+        "nuisance": NuisanceSettings(n_base=8, n_copies=2, n_splits=10, n_permutations=9999),
+        "defences": DefenceSettings(sweep=_SWEEP, eer_budget=0.02),
+    },
+}
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a run's sizes depend on, resolved once (:func:`resolve_plan`).
+
+    Attributes
+    ----------
+    mode, device
+        The run mode (``quick`` or ``full``) and the torch device.
+    image_size, n_heldout_subjects
+        The course's crop size and the held-out subjects of every split.
+    seeds
+        Training seeds of the shared models (backbone, GAN, type II judge).
+    backbones, gan, inversion, probes, real_faces, nuisance, defences
+        One frozen settings object per experiment (see :data:`TABLE`).
+    """
+
+    mode: str
+    device: str
+    image_size: tuple[int, int]
+    n_heldout_subjects: int
+    backbones: BackboneRecipes
+    gan: GanConfig
+    inversion: InversionConfig
+    probes: ProbeSettings
+    real_faces: RealFacesPlan
+    nuisance: NuisanceSettings
+    defences: DefenceSettings
+    seeds: Seeds = field(default_factory=Seeds)
+
+    def describe(self) -> str:
+        """One line for a lab's header: mode, device and the sizes that cost the most time."""
+        lights = self.real_faces.lights_per_subject or 64
+        return (f"run plan: {self.mode} mode on {self.device}; backbone "
+                f"{self.backbones.ensemble.epochs} epochs, GAN {self.gan.steps} steps, "
+                f"decoder {self.inversion.decoder_steps}+{self.inversion.decoder_id_steps} "
+                f"steps, {self.probes.n_permutations} permutations, real faces {lights} "
+                f"lights per subject")
+
+    def with_(self, **changes: Any) -> RunPlan:
+        """A copy with some settings replaced, e.g. a small plan for a test.
+
+        A value is either an object of the field's type or, for a settings object, a dict
+        of the fields to replace in it: ``plan.with_(inversion={"decoder_steps": 5})``.
+        ``mode`` cannot change (resolve another plan instead).
+
+        Raises
+        ------
+        ValueError
+            Unknown field, ``mode``, a value of the wrong type or an unknown sub-field.
+        """
+        names = [f.name for f in dataclasses.fields(self)]
+        resolved = {}
+        for name, value in changes.items():
+            if name not in names:
+                raise ValueError(f"RunPlan has no setting {name!r}; settings: {', '.join(names)}")
+            if name == "mode":
+                raise ValueError("a plan's mode cannot change: call resolve_plan(mode=...) "
+                                 "for a plan of another mode")
+            current = getattr(self, name)
+            if isinstance(value, Mapping) and dataclasses.is_dataclass(current):
+                value = _replace_fields(current, name, value)
+            elif not isinstance(value, type(current)):
+                raise ValueError(f"RunPlan.{name} must be a {type(current).__name__}, got "
+                                 f"{type(value).__name__}")
+            resolved[name] = value
+        return replace(self, **resolved)
+
+    def train_config(self, variant: str = "yale-cosface", **overrides) -> TrainConfig:
+        """The :class:`TrainConfig` of one of the course's backbones in this plan."""
+        return self.backbones.config(**models.YALE_VARIANTS[variant], **overrides)
+
+
+def _replace_fields(current: Any, name: str, values: Mapping[str, Any]) -> Any:
+    known = {f.name for f in dataclasses.fields(current)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"RunPlan.{name} has no field(s) {unknown}; fields: "
+                         f"{', '.join(sorted(known))}")
+    return replace(current, **values)
+
+
+def resolve_plan(mode: str | None = None, device: str | None = None,
+                 **overrides: Any) -> RunPlan:
+    """The run plan: the one place where the mode and the device are resolved.
+
+    Parameters
+    ----------
+    mode
+        ``quick`` or ``full``; by default ``FACELEAK_MODE``, else ``quick``
+        (:func:`faceleak.config.run_mode`).
+    device
+        Torch device; by default ``FACELEAK_DEVICE``, else ``cuda`` when available
+        (:func:`faceleak.config.device`).
+    **overrides
+        Settings to replace, as in :meth:`RunPlan.with_`.
+
+    Raises
+    ------
+    faceleak.config.ConfigError
+        Unknown mode or device (the message says what to set).
+    ValueError
+        An override :meth:`RunPlan.with_` rejects.
+    """
+    resolved = config.run_mode(mode)
+    row = TABLE[resolved]
+    sets = config.settings(resolved)
+    plan = RunPlan(
+        mode=resolved, device=config.device(device), image_size=tuple(sets.image_size),
+        n_heldout_subjects=sets.n_heldout_subjects,
+        backbones=BackboneRecipes(mode=resolved, **row["recipes"]),
+        gan=row["gan"], inversion=row["inversion"], probes=row["probes"],
+        real_faces=RealFacesPlan(mode=resolved, **row["real_faces"]),
+        nuisance=row["nuisance"], defences=row["defences"])
+    return plan.with_(**overrides) if overrides else plan
+
+
+def as_plan(plan: RunPlan | None = None, mode: str | None = None) -> RunPlan:
+    """The plan an entry point runs with: ``plan`` if given, else one resolved from ``mode``.
+
+    This keeps the entry points' old ``mode=`` keyword working: the plan is still resolved
+    once, at the entry point, and passed down.
+    """
+    if plan is None:
+        return resolve_plan(mode)
+    if not isinstance(plan, RunPlan):
+        raise TypeError(f"plan must be a RunPlan (experiments.resolve_plan()), got "
+                        f"{type(plan).__name__}")
+    if mode is not None and mode.strip().lower() != plan.mode:
+        raise ValueError(f"mode={mode!r} contradicts the plan's mode {plan.mode!r}: pass one")
+    return plan
