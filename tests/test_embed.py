@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from faceleak.experiments.plan import resolve_plan
 from faceleak.vision import data, embed, models, train
 
 
@@ -98,19 +99,20 @@ def test_embeddings_for_caches_by_backbone_weights_and_data(cache, monkeypatch, 
     net = train.YaleFaceNet(train.TrainConfig(widths=(4, 4, 8, 8), embedding_dim=8)).eval()
     calls = []
 
-    def fake_get_backbone(name, mode=None, seed=0):
+    def fake_get_backbone(name, recipes=None, seed=0):
         calls.append(name)
         return net, models.yale_spec(net)
 
     monkeypatch.setattr(embed, "get_backbone", fake_get_backbone)
-    first = embed.embeddings_for("yale-cosface", tiny_faces, mode="quick", progress=False)
+    recipes = resolve_plan("quick").backbones
+    first = embed.embeddings_for("yale-cosface", tiny_faces, recipes, progress=False)
     files = list((cache / "embeddings").glob("*.npy"))
     assert len(files) == 1 and files[0].name.startswith("yale-cosface-quick-w")
-    second = embed.embeddings_for("yale-cosface", tiny_faces, mode="quick", progress=False)
+    second = embed.embeddings_for("yale-cosface", tiny_faces, recipes, progress=False)
     np.testing.assert_array_equal(first, second)
     assert len(list((cache / "embeddings").glob("*.npy"))) == 1
     # Other pixels -> another cache entry, never the stale one.
     blurred = tiny_faces.subset(np.arange(len(tiny_faces)))
     blurred.images = blurred.images * 0.5
-    embed.embeddings_for("yale-cosface", blurred, mode="quick", progress=False)
+    embed.embeddings_for("yale-cosface", blurred, recipes, progress=False)
     assert len(list((cache / "embeddings").glob("*.npy"))) == 2

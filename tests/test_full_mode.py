@@ -19,10 +19,13 @@ import torch
 
 from faceleak import config
 from faceleak.experiments import inversion, leakage, nuisance, recognizers
+from faceleak.experiments.plan import TABLE, resolve_plan
 from faceleak.privacy import attacks, gan, probes
 from faceleak.vision import models, train
 
-HW = config.settings("full").image_size
+FULL, QUICK = resolve_plan("full"), resolve_plan("quick")
+HW = FULL.image_size
+RECIPES = ("ensemble", "single")
 TINY_BATCH = 8  # the networks are at full size; the batches are not
 
 
@@ -35,7 +38,7 @@ def _faces(n: int, n_subjects: int = 4, seed: int = 0) -> tuple[np.ndarray, np.n
 @functools.cache
 def _full_recipe(recipe: str) -> train.TrainResult:
     """A full-mode backbone recipe after one step (shared by the tests of this file)."""
-    return _one_step(train.train_config("full", recipe))
+    return _one_step(FULL.backbones.config(recipe))
 
 
 def _one_step(cfg: train.TrainConfig) -> train.TrainResult:
@@ -47,45 +50,42 @@ def _one_step(cfg: train.TrainConfig) -> train.TrainResult:
 
 
 def test_every_table_has_a_full_mode_that_is_larger_than_quick():
-    assert config.MODES == ("quick", "full")
-    for recipe, table in train.RECIPES.items():
-        assert set(table) == set(config.MODES), recipe
-        quick, full = train.train_config("quick", recipe), train.train_config("full", recipe)
+    assert config.MODES == ("quick", "full") and set(TABLE) == set(config.MODES)
+    assert set(TABLE["quick"]) == set(TABLE["full"])
+    for recipe in RECIPES:
+        quick, full = QUICK.backbones.config(recipe), FULL.backbones.config(recipe)
         assert full.epochs > quick.epochs and sum(full.widths) > sum(quick.widths)
-    assert set(gan.GAN_CONFIGS) == set(attacks.INVERSION_CONFIGS) == set(config.MODES)
-    assert gan.gan_config("full").steps > gan.gan_config("quick").steps
-    full_inv, quick_inv = attacks.inversion_config("full"), attacks.inversion_config("quick")
+    assert FULL.gan.steps > QUICK.gan.steps
+    full_inv, quick_inv = FULL.inversion, QUICK.inversion
     assert len(full_inv.target_lights) > len(quick_inv.target_lights)
     assert full_inv.decoder_width > quick_inv.decoder_width
-    assert inversion.type2_config("full").epochs == full_inv.type2_epochs
-    settings = leakage.probe_settings("full")
-    assert settings["n_permutations"] > leakage.probe_settings("quick")["n_permutations"]
-    plan = nuisance.dial_plan("full")
-    assert plan.mode == "full" and plan.n_base > nuisance.dial_plan("quick").n_base
+    assert inversion.type2_config(FULL).epochs == full_inv.type2_epochs
+    settings = leakage.probe_settings(FULL)
+    assert settings["n_permutations"] > leakage.probe_settings(QUICK)["n_permutations"]
+    plan = nuisance.dial_plan(FULL)
+    assert plan.mode == "full" and plan.n_base > nuisance.dial_plan(QUICK).n_base
     assert plan.kinds == tuple(settings["kinds"]) and plan.pixel_size == HW
-    faces_plan = recognizers.real_faces_plan("full")
+    faces_plan = recognizers.real_faces_plan(FULL)
     assert faces_plan.mode == "full" and faces_plan.describe()
-    assert set(recognizers.LIGHTS_PER_MODE) == set(config.MODES)
 
 
 def test_full_mode_is_chosen_only_when_asked(monkeypatch):
     monkeypatch.setattr(config, "cuda_available", lambda: True)
     monkeypatch.delenv(config.MODE_ENV, raising=False)
-    assert train.train_config() == train.train_config("quick")
-    assert gan.gan_config() == gan.gan_config("quick")
+    assert resolve_plan() == resolve_plan("quick")
     monkeypatch.setenv(config.MODE_ENV, "full")
-    assert train.train_config() == train.train_config("full")
-    assert attacks.inversion_config() == attacks.inversion_config("full")
+    assert resolve_plan() == resolve_plan("full")
+    assert resolve_plan().inversion == FULL.inversion
 
 
-@pytest.mark.parametrize("recipe", sorted(train.RECIPES))
+@pytest.mark.parametrize("recipe", RECIPES)
 def test_backbone_recipes_train_one_step_at_full_size(recipe):
-    cfg = train.train_config("full", recipe)
+    cfg = FULL.backbones.config(recipe)
     result = _full_recipe(recipe)
     model = result.model
     assert model.cfg == result.cfg == dataclasses.replace(cfg, batch_size=TINY_BATCH)
     assert train.count_parameters(model) > train.count_parameters(
-        train.YaleFaceNet(train.train_config("quick", recipe)))
+        train.YaleFaceNet(QUICK.backbones.config(recipe)))
     assert len(result.history) == 1 and np.isfinite(result.history[0])
     spec = models.yale_spec(model)
     emb = attacks.embed_array(model, spec, _faces(3)[0])
@@ -94,7 +94,7 @@ def test_backbone_recipes_train_one_step_at_full_size(recipe):
 
 
 def test_type2_judge_trains_one_step_at_full_size():
-    cfg = inversion.type2_config("full")
+    cfg = inversion.type2_config(FULL)
     assert cfg.image_size == HW
     result = _one_step(cfg)
     assert np.isfinite(result.history[0])
@@ -108,7 +108,7 @@ def full_backbone():
 
 
 def test_gan_trains_one_step_and_samples_at_full_size():
-    cfg = dataclasses.replace(gan.gan_config("full"), batch_size=TINY_BATCH)
+    cfg = dataclasses.replace(FULL.gan, batch_size=TINY_BATCH)
     images, _ = _faces(cfg.batch_size)
     result = gan.train_gan(images, cfg, seed=0, device="cpu", max_steps=1, progress=False,
                            log=None)
@@ -119,7 +119,7 @@ def test_gan_trains_one_step_and_samples_at_full_size():
 
 def test_inversion_attacks_run_one_step_at_full_size(full_backbone):
     model, spec = full_backbone
-    cfg = dataclasses.replace(attacks.inversion_config("full"), decoder_batch=TINY_BATCH)
+    cfg = dataclasses.replace(FULL.inversion, decoder_batch=TINY_BATCH)
     images, _ = _faces(cfg.decoder_batch)
     emb = attacks.embed_array(model, spec, images)
     # Decoder: one pixel-loss step, then one step with the identity loss (its own path).
@@ -134,7 +134,7 @@ def test_inversion_attacks_run_one_step_at_full_size(full_backbone):
                                      device="cpu")
     assert out.shape == (2, *HW)
     # The embedding-to-latent mapper and the latent refinement, with a full-size generator.
-    gcfg = gan.gan_config("full")
+    gcfg = FULL.gan
     generator = gan.Generator(gcfg).eval()
     z = np.random.default_rng(0).standard_normal((8, gcfg.z_dim)).astype(np.float32)
     mapper, _ = attacks.train_mapper(emb[:8], z, steps=1, device="cpu")
@@ -146,14 +146,14 @@ def test_inversion_attacks_run_one_step_at_full_size(full_backbone):
 
 
 def test_probe_and_dial_sizes_of_full_mode_are_usable():
-    settings = leakage.probe_settings("full")
+    settings = leakage.probe_settings(FULL)
     assert set(settings["kinds"]) <= set(get_args(probes.ProbeKind))
-    plan = nuisance.dial_plan("full")
-    assert plan.n_heldout == config.settings("full").n_heldout_subjects
+    plan = nuisance.dial_plan(FULL)
+    assert plan.n_heldout == FULL.n_heldout_subjects
     assert plan.n_permutations > 0 and plan.n_splits >= 2
     # Full mode keeps every light of the real-faces experiment.
     az = np.repeat([-50.0, 0.0, 50.0], 2)
     el = np.tile([0.0, 20.0], 3)
-    n_lights = recognizers.real_faces_plan("full").lights_per_subject
+    n_lights = FULL.real_faces.lights_per_subject
     assert recognizers.light_subset(az, el, n_lights).sum() == (
         len(az) if n_lights is None else min(n_lights, len(az)))

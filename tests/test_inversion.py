@@ -166,11 +166,12 @@ def test_frozen_restores_state(problem):
     assert model.training and all(p.requires_grad for p in model.parameters())
 
 
-def test_validate_heldout():
-    assert experiments.inversion._validate_heldout(None, ["b", "a"]) == ["a", "b"]
-    assert experiments.inversion._validate_heldout(["a"], ["a", "b"]) == ["a"]
+def test_attack_subjects_are_checked():
+    check = experiments.inversion._check_attack_subjects
+    assert check(None, ["b", "a"]) == ["a", "b"]
+    assert check(["a"], ["a", "b"]) == ["a"]
     with pytest.raises(ValueError, match="subset"):
-        experiments.inversion._validate_heldout(["c"], ["a", "b"])
+        check(["c"], ["a", "b"])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -200,8 +201,9 @@ def test_packaged_generator_matches_its_key_and_retrains_alike():
         pytest.skip("no committed generator (run scripts/train_inversion_models.py)")
     assert path.stat().st_size < 5e6
     ckpt = gan.read_checkpoint(path)
-    _, split, _ = models.yale_training_plan("quick", 0, 0)
-    assert ckpt["key"] == gan.gan_key(gan.gan_config("quick"), 0, split.train)
+    quick = experiments.resolve_plan("quick")
+    _, split, _ = models.yale_training_plan(quick.backbones, 0, 0)
+    assert ckpt["key"] == gan.gan_key(quick.gan, 0, split.train)
     g_net = gan.generator_from_checkpoint(ckpt)
     _, faces = attacks.sample_gan(g_net, 16, seed=0, device="cpu")
     assert faces.shape == (16, 64, 56)
@@ -210,7 +212,7 @@ def test_packaged_generator_matches_its_key_and_retrains_alike():
     if ckpt["data_source"] != data.locate_data().kind:
         pytest.skip("the checkpoint was trained on another data source")
     imgs = data.load_faces((64, 56), subjects=list(split.train)).images
-    result = gan.train_gan(imgs, gan.gan_config("quick"), seed=0, device="cpu", max_steps=11,
+    result = gan.train_gan(imgs, quick.gan, seed=0, device="cpu", max_steps=11,
                            progress=False, log=None)
     # Step 0 depends only on the seed; by step 10 the number of CPU threads (float summation
     # order) has moved the path a little, so the second check is loose.
@@ -254,8 +256,8 @@ def test_cli_writes_the_schema(tmp_path, monkeypatch):
     calls = {}
 
     def fake(mode=None, seed=0, heldout_subjects=None, backbone="yale-cosface", log=None,
-             attack_seed=0, attack_subjects=None):
-        calls.update(mode=mode, seed=seed, heldout=heldout_subjects, backbone=backbone,
+             attack_seed=0, attack_subjects=None, plan=None):
+        calls.update(mode=plan.mode, seed=seed, heldout=heldout_subjects, backbone=backbone,
                      attack_seed=attack_seed, attack=attack_subjects)
         return fake_summary()
 
@@ -290,21 +292,24 @@ def test_run_inversion_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch)
         pytest.skip("no committed generator")
     monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path))
     torch.manual_seed(0)
-    net = train.YaleFaceNet(train.train_config("quick")).eval()
+    plan = experiments.resolve_plan("quick")
+    net = train.YaleFaceNet(plan.train_config()).eval()
     monkeypatch.setattr(models, "get_backbone",
                         lambda *a, **k: (net, models.yale_spec(net)))
     cfg = attacks.InversionConfig(target_lights=((0, 0),), n_gan_samples=64, decoder_width=16,
                                     decoder_steps=3, decoder_id_steps=2, mapping_steps=3,
                                     gradient_steps=2, gan_steps=2)
-    _, split, _ = models.yale_training_plan("quick", 0, 0)
+    _, split, _ = models.yale_training_plan(plan.backbones, 0, 0)
     heldout = list(split.heldout[:2])
-    run = experiments.run_inversion("quick", 0, cfg=cfg, log=None, attack_subjects=heldout)
+    # A small plan: the tiny attack sizes travel in it, no global is patched.
+    plan = plan.with_(inversion=cfg)
+    run = experiments.run_inversion(seed=0, plan=plan, log=None, attack_subjects=heldout)
     experiments.validate_summary(run.metrics)
     assert run.metrics["heldout_subjects"] == heldout and run.metrics["n_targets"] == 2
     assert run.metrics["split_heldout_subjects"] == list(split.heldout)
     assert set(run.recon) == {"decoder", "gradient", "gan", "gan_init"}
     assert all(v.shape == (2, 64, 56) for v in run.recon.values())
     json.dumps(run.metrics)
-    again = experiments.run_inversion("quick", 0, cfg=cfg, log=None,  # from the cache
+    again = experiments.run_inversion(seed=0, plan=plan, log=None,  # from the cache
                                       attack_subjects=heldout)
     assert again.metrics == run.metrics and again.generator is not None

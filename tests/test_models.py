@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from faceleak import config
+from faceleak.experiments.plan import resolve_plan
 from faceleak.vision import data, embed, metrics, models, scoring, train
 
 
@@ -154,8 +155,9 @@ def test_training_is_deterministic_for_a_seed(faces):
 def test_backbone_is_cached_and_reused(cache, monkeypatch):
     small = train.TrainConfig(widths=(8, 8, 16, 16), embedding_dim=16, epochs=1,
                               batch_size=64)
-    monkeypatch.setitem(train.TRAIN_CONFIGS, "quick", small)
-    model, meta = models.load_yale_backbone("quick", seed=0, use_packaged=False, log=None)
+    # A small plan instead of the quick recipe (no global is patched).
+    recipes = resolve_plan("quick").with_(backbones={"ensemble": small}).backbones
+    model, meta = models.load_yale_backbone(recipes, seed=0, use_packaged=False, log=None)
     assert meta["origin"] == "trained now"
     files = list((cache / "backbones").glob("*.pt"))
     assert len(files) == 1
@@ -167,15 +169,15 @@ def test_backbone_is_cached_and_reused(cache, monkeypatch):
         raise AssertionError("a cache hit must not retrain")
 
     monkeypatch.setattr(train, "train_backbone", fail)
-    again, meta2 = models.load_yale_backbone("quick", seed=0, use_packaged=False, log=None)
+    again, meta2 = models.load_yale_backbone(recipes, seed=0, use_packaged=False, log=None)
     assert meta2["origin"] == "cache"
     for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
     # Another seed is another key: it would retrain.
     with pytest.raises(AssertionError, match="must not retrain"):
-        models.load_yale_backbone("quick", seed=1, use_packaged=False, log=None)
+        models.load_yale_backbone(recipes, seed=1, use_packaged=False, log=None)
     with pytest.raises(models.WeightsError):
-        models.load_yale_backbone("quick", seed=1, use_packaged=False, train_if_missing=False,
+        models.load_yale_backbone(recipes, seed=1, use_packaged=False, train_if_missing=False,
                                   log=None)
 
 
@@ -189,12 +191,13 @@ def test_corrupt_cache_file_gives_a_clear_error(cache, tmp_path):
 # --------------------------------------------------------------------------- packaged checkpoints
 
 PACKAGED = models.packaged_checkpoints()
+QUICK = resolve_plan("quick")
 
 
 def _plan_of(ckpt: dict):
     """The training plan the committed checkpoint claims to come from, recomputed now."""
-    return models.yale_training_plan("quick", seed=ckpt["seed"], split_seed=ckpt["split_seed"],
-                                      variant=ckpt["name"])
+    return models.yale_training_plan(QUICK.backbones, seed=ckpt["seed"],
+                                     split_seed=ckpt["split_seed"], variant=ckpt["name"])
 
 
 def test_the_default_the_single_network_and_five_plain_splits_are_packaged():
@@ -229,7 +232,7 @@ def test_packaged_checkpoint_is_found_by_the_loader(cache):
     """An empty cache still gets the committed weights (no retraining in the book build)."""
     for path in PACKAGED:
         ckpt = models.read_checkpoint(path)
-        _, meta = models.load_yale_backbone("quick", split_seed=ckpt["split_seed"],
+        _, meta = models.load_yale_backbone(QUICK.backbones, split_seed=ckpt["split_seed"],
                                             train_if_missing=False, log=None,
                                             variant=ckpt["name"])
         assert meta["origin"] == "package" and meta["key"] == ckpt["key"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from skimage.filters import laplace
 
+from faceleak import experiments
 from faceleak.experiments import nuisance
 from faceleak.vision import data
 
@@ -287,11 +288,12 @@ def test_dial_leakage_rejects_mismatched_inputs():
 
 
 def test_run_nuisance_dial_end_to_end_with_the_course_backbone(small_faces, cache):
-    plan = nuisance.dial_plan("quick", factors=("rotation", "blur", "flip"), n_base=2,
+    run = experiments.resolve_plan("quick")
+    dial = nuisance.dial_plan(run, factors=("rotation", "blur", "flip"), n_base=2,
                               n_copies=3, n_splits=2, n_heldout=3, n_permutations=99,
                               pixel_components=24)
-    result = nuisance.run_nuisance_dial(["yale-cosface"], mode="quick", faces=small_faces,
-                                        plan=plan)
+    result = nuisance.run_nuisance_dial(["yale-cosface"], faces=small_faces, dial=dial,
+                                        plan=run)
     text = json.dumps(result)  # JSON-serialisable as it is
     assert json.loads(text)["mode"] == "quick"
     assert result["data"]["image_size"] == list(data.COMPACT_SHAPE)

@@ -6,27 +6,32 @@ import numpy as np
 import pytest
 
 from faceleak import cli, experiments
-from faceleak.experiments import common, defences, leakage
+from faceleak.cli import reproduce as cli_reproduce
+from faceleak.experiments import common
 from faceleak.privacy import probes
 from faceleak.vision import data
+
+#: A small plan: few permutations, linear probes only, a small pixel baseline, a short sweep.
+SMALL = experiments.resolve_plan(
+    "quick", probes={"n_permutations": 19, "kinds": ("linear",), "pixel_components": 16},
+    defences={"sweep": (("nuisance", (2,)), ("noise", (1.0,)), ("scale", (3.0,)))})
+QUICK = experiments.resolve_plan("quick")
 
 
 @pytest.fixture()
 def fast(monkeypatch):
-    """Embeddings = PCA of pixels plus noise (no training), and few permutations."""
+    """Embeddings = PCA of pixels plus noise (no training); the CLI runs the small plan."""
 
-    def fake_backbone(faces, split, backbone, mode=None, seed=0, progress=False):
+    def fake_backbone(faces, split, backbone, plan, seed=0, progress=False):
         train, _ = split.masks(faces.subjects)
         feats = probes.pixel_features(faces.images, train, 16)
         return feats + np.random.default_rng(0).normal(size=feats.shape).astype(np.float32)
 
     monkeypatch.setattr(common, "backbone_features", fake_backbone)
     monkeypatch.setattr(common, "untrained_features",
-                        lambda faces, mode=None, seed=0, variant=None:
+                        lambda faces, plan, seed=0, variant=None:
                         np.random.default_rng(seed).normal(size=(len(faces), 8)))
-    monkeypatch.setattr(leakage, "probe_settings",
-                        lambda mode=None: {"n_permutations": 19, "kinds": ("linear",),
-                                           "pixel_components": 16})
+    monkeypatch.setattr(cli_reproduce, "run_plan", lambda args: SMALL)
 
 
 def check_schema(result: dict, heldout: list[str] | None = None):
@@ -48,7 +53,7 @@ def check_schema(result: dict, heldout: list[str] | None = None):
 
 
 def test_reproduce_leakage_schema(fast):
-    result = experiments.reproduce_leakage(mode="quick", seed=3)
+    result = experiments.reproduce_leakage(seed=3, plan=SMALL)
     check_schema(result)
     assert len(result["heldout_subjects"]) == 10
     json.dumps(result)  # JSON-serialisable, NaN-free
@@ -94,9 +99,7 @@ def test_summary_over_splits():
     assert ratio["mean"] == pytest.approx(0.55) and ratio["max"] == pytest.approx(0.6)
 
 
-def test_defences_cli_schema(fast, tmp_path, monkeypatch):
-    monkeypatch.setattr(defences, "DEFENCE_SWEEP", {"nuisance": (2,), "noise": (1.0,),
-                                                     "scale": (3.0,)})
+def test_defences_cli_schema(fast, tmp_path):
     out = tmp_path / "def.json"
     code = cli.main(["reproduce", "defences", "--mode", "quick", "--no-inversion",
                      "--json", str(out)])
@@ -122,10 +125,10 @@ def test_linear_inverter_is_adaptive_and_ranks_noise_below_no_defence():
 
     faces = data.load_faces(source=data.locate_data(prefer="compact"))
     split = experiments.make_split(faces, seed=0)
-    model, spec = models.get_backbone("yale-cosface", mode="quick", train_if_missing=False,
+    model, spec = models.get_backbone("yale-cosface", QUICK.backbones, train_if_missing=False,
                                       heldout_subjects=list(split.heldout))
     emb = embed.embed_faces(model, spec, faces, progress=False)
-    inverter = experiments.linear_inverter(faces, split, "yale-cosface", emb, "quick")
+    inverter = experiments.linear_inverter(faces, split, "yale-cosface", emb, QUICK)
     clean = inverter(emb, {})
     noisy = inverter(defenses.NoiseDefence(strength=8.0).fit(emb).transform(emb), {})
     for result in (clean, noisy):
@@ -150,19 +153,21 @@ def test_decoder_inverter_at_operating_points(steps, monkeypatch):
 
     faces = data.load_faces(source=data.locate_data(prefer="compact"))
     split = experiments.make_split(faces, seed=0)
-    model, spec = models.get_backbone("yale-cosface", mode="quick", train_if_missing=False,
+    model, spec = models.get_backbone("yale-cosface", QUICK.backbones, train_if_missing=False,
                                       heldout_subjects=list(split.heldout))
     emb = embed.embed_faces(model, spec, faces, progress=False)
-    short = attacks.inversion_config("quick", decoder_steps=steps, decoder_id_steps=0)
-    seen = []
+    # A small plan. It asks for an identity-loss phase, which the inverter must drop: no
+    # gradient through the defence is needed (the spy sees the config it trains with).
+    short = QUICK.with_(inversion={"decoder_steps": steps, "decoder_id_steps": 3})
+    trained = []
+    original = attacks.train_decoder
 
-    def fake_config(mode=None, **overrides):
-        seen.append(overrides)
-        return short
+    def spy(images, templates, model, spec, cfg, **kwargs):
+        trained.append(cfg)
+        return original(images, templates, model, spec, cfg, **kwargs)
 
-    monkeypatch.setattr(attacks, "inversion_config", fake_config)
-    inverter = experiments.decoder_inverter(faces, split, "yale-cosface", emb, "quick")
-    assert seen == [{"decoder_id_steps": 0}]  # no gradient through the defence is needed
+    monkeypatch.setattr(attacks, "train_decoder", spy)
+    inverter = experiments.decoder_inverter(faces, split, "yale-cosface", emb, short)
     points = [{"defence": "noise", "defence_id": "noise", "strength": 8.0, "ok": False},
               {"defence": "BioHash", "defence_id": "biohash", "strength": 32, "ok": True}]
     rows = experiments.operating_point_inversion(faces, split, emb, points, inverter)
@@ -171,6 +176,7 @@ def test_decoder_inverter_at_operating_points(steps, monkeypatch):
     assert all(0.0 <= r["inversion_success_other_1e-2"] <= 1.0 for r in rows)
     assert all(-1.0 <= r["inversion_ssim"] <= 1.0 for r in rows)
     assert isinstance(defenses.make_defence("biohash", 32), defenses.BioHash)
+    assert [(c.decoder_steps, c.decoder_id_steps) for c in trained] == [(steps, 0)] * 3
     if steps < 150:
         return
     # Overwhelming noise leaves the decoder nothing to invert: worse faces than no defence.
@@ -187,7 +193,7 @@ def test_best_protection_skips_the_control_and_points_over_budget():
     assert experiments.best_protection(points[:2]) is None
 
 
-def test_gan_inverter_goes_through_linear_defences_only(monkeypatch):
+def test_gan_inverter_goes_through_linear_defences_only():
     """Chapter 3's GAN attack against protected templates, on the packaged models."""
     import torch
 
@@ -196,13 +202,11 @@ def test_gan_inverter_goes_through_linear_defences_only(monkeypatch):
 
     faces = data.load_faces(source=data.locate_data(prefer="compact"))
     split = experiments.make_split(faces, seed=0)
-    model, spec = models.get_backbone("yale-cosface", mode="quick", train_if_missing=False,
+    model, spec = models.get_backbone("yale-cosface", QUICK.backbones, train_if_missing=False,
                                       heldout_subjects=list(split.heldout))
     emb = embed.embed_faces(model, spec, faces, progress=False)
-    short = attacks.inversion_config("quick", n_gan_samples=300, mapping_steps=50,
-                                       gan_steps=5)
-    monkeypatch.setattr(attacks, "inversion_config", lambda mode=None, **kw: short)
-    inverter = experiments.gan_inverter(faces, split, "yale-cosface", emb, "quick", n_targets=6)
+    short = QUICK.with_(inversion={"n_gan_samples": 300, "mapping_steps": 50, "gan_steps": 5})
+    inverter = experiments.gan_inverter(faces, split, "yale-cosface", emb, short, n_targets=6)
     points = [{"defence": "INLP", "defence_id": "nuisance", "strength": 2, "ok": True},
               {"defence": "BioHash", "defence_id": "biohash", "strength": 32, "ok": True}]
     rows = experiments.operating_point_inversion(faces, split, emb, points, inverter)
