@@ -22,6 +22,7 @@ elevation), 456 images in all. Full mode embeds every image.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from faceleak.vision import data, detection, embed, metrics, models
 from faceleak.vision.models import REAL_BACKBONES
 
 __all__ = ["REAL_BACKBONES", "FARS", "RealFacesPlan", "VerificationRow", "backbone_input",
-           "describe_real_faces", "light_subset", "load_real_faces", "moderate_light",
+           "describe_real_faces", "downsized", "light_subset", "load_real_faces", "moderate_light",
            "native_size", "real_faces_plan", "recognizer_embeddings", "verification_comparison"]
 
 #: The two false accept rates Chapter 1 reports.
@@ -86,15 +87,25 @@ def load_real_faces(plan: RunPlan | str | None = None,
     """
     plan = plan if isinstance(plan, RunPlan) else plan_mod.resolve_plan(plan)
     src = source or data.locate_data()
-    course_size = plan.image_size
-    course = data.load_faces(course_size, source=src)
-    size = native_size(src)
-    native = course if size == tuple(course_size) else data.load_faces(size, source=src)
-    if not np.array_equal(native.names, course.names):
-        raise data.DataError("the native and course-size loads list different photos; "
-                             "the data folder changed while loading")
-    keep = light_subset(course.azimuth, course.elevation, plan.real_faces.lights_per_subject)
-    return native.subset(keep), course.subset(keep)
+    native = data.load_faces(native_size(src), source=src)
+    native = native.subset(light_subset(native.azimuth, native.elevation,
+                                        plan.real_faces.lights_per_subject))
+    return native, downsized(native, plan.image_size)
+
+
+def downsized(faces: data.FaceSet, size: tuple[int, int]) -> data.FaceSet:
+    """The same photos at a smaller ``size``, as :func:`faceleak.vision.data.load_faces` gives.
+
+    The data are read once: each photo's 8-bit pixels go through the box filter that
+    ``load_faces`` applies to each crop, so the result equals a second read at ``size``.
+    """
+    if tuple(faces.images.shape[1:]) == tuple(size):
+        return faces
+    pixels = np.rint(faces.images * 255.0).astype(np.uint8)
+    small = [data.resize(image, tuple(size)) for image in pixels]
+    images = (np.stack(small).astype(np.float32) / 255.0 if small
+              else np.zeros((0, *size), np.float32))
+    return dataclasses.replace(faces, images=images)
 
 
 def describe_real_faces(native: data.FaceSet, plan: RunPlan | str | None = None) -> str:
