@@ -154,8 +154,8 @@ class InversionRun:
     histories: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _check_attack_subjects(attack_subjects: Sequence[str] | None, split_heldout: Sequence[str]
-                      ) -> list[str]:
+def _check_attack_subjects(attack_subjects: Sequence[str] | None,
+                           split_heldout: Sequence[str]) -> list[str]:
     """The subjects to attack: all held-out ones, or a subset of them (checked)."""
     if attack_subjects is None:
         return sorted(split_heldout)
