@@ -53,6 +53,11 @@ The Colab badge
     with the site (``book/_ext/site/vendor/colab/colab-badge.svg``, an ``html_extra_path``),
     so that the badge shows offline too.
 
+The checklist's print style
+    ``static/faceleak_print.css`` (added to every page; its rules apply only to the capstone
+    checklist's section, ``cap-checklist``) prints the checklist without the site's navigation
+    and in a compact type, the Japanese version from a new page.
+
 ``build-info``
     The status page states how long the build took. The build cannot know that until it has
     finished, so the page carries a placeholder that ``build-finished`` replaces in the
@@ -365,7 +370,18 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     page.write_text(html.replace(BUILD_PLACEHOLDER, text), encoding="utf-8")
 
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _add_static_path(app: Sphinx, config) -> None:
+    # the print style sheet of the checklist page ships with the extension, not in the book
+    if str(STATIC_DIR) not in config.html_static_path:
+        config.html_static_path.append(str(STATIC_DIR))
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _add_static_path)
+    app.add_css_file("faceleak_print.css")
     app.add_directive("lab-figure", LabFigure)
     app.add_directive("lab-times", LabTimes)
     app.add_directive("claim-check", ClaimCheck)
