@@ -85,6 +85,8 @@ from sphinx.util.docutils import SphinxDirective
 
 if TYPE_CHECKING:
     import pandas as pd
+    from docutils.parsers.rst.states import Inliner
+    from sphinx.config import Config
 
 ALT_ATTRIBUTE = "faceleak_alt"
 # The image of the labs' Colab badge (scripts/sync_notebooks.py writes it) and the copy of it
@@ -278,7 +280,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB_TIMES_FILE = REPO_ROOT / "book" / "measurements" / "lab_times.json"
 
 
-def lab_time_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+def lab_time_role(name: str, rawtext: str, text: str, lineno: int, inliner: Inliner,
+                  options: dict | None = None, content: list[str] | None = None
+                  ) -> tuple[list[nodes.Node], list[nodes.system_message]]:
     """``{lab-time}`02_leakage` ``: the lab's measured quick-mode run time, or why not known."""
     try:
         import faceleak
@@ -373,7 +377,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def _add_static_path(app: Sphinx, config) -> None:
+def _add_static_path(app: Sphinx, config: Config) -> None:
     # the print style sheet of the checklist page ships with the extension, not in the book
     if str(STATIC_DIR) not in config.html_static_path:
         config.html_static_path.append(str(STATIC_DIR))
