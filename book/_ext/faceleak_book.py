@@ -31,11 +31,32 @@
 
     Without an argument it renders the summary (claims per verdict and vendor).
 
+``risk-factor-table``
+    Chapter 6's table of risk factors and their default weights, rendered at build time from
+    ``faceleak.legal.risk.factor_table`` (which reads ``resources/risk_factors.json``), so
+    that the chapter shows the weights the scorecard actually uses; ``:frameworks:`` adds
+    the frameworks each factor is drawn from::
+
+        ```{risk-factor-table}
+        :frameworks:
+        ```
+
+``lab-time``
+    A role for a chapter's "before you start" line: a lab's measured quick-mode run time,
+    read at build time through ``faceleak.expected_time`` from
+    ``book/measurements/lab_times.json`` (the file the instructor guide's table reads), e.g.
+    ``{lab-time}`02_leakage` ``.
+
 The Colab badge
     Each lab's badge (written by scripts/sync_notebooks.py) names Colab's own image, which
     GitHub and Colab show; in the built pages a post-transform points it at the copy served
     with the site (``book/_ext/site/vendor/colab/colab-badge.svg``, an ``html_extra_path``),
     so that the badge shows offline too.
+
+The checklist's print style
+    ``static/faceleak_print.css`` (added to every page; its rules apply only to the capstone
+    checklist's section, ``cap-checklist``) prints the checklist without the site's navigation
+    and in a compact type, the Japanese version from a new page.
 
 ``build-info``
     The status page states how long the build took. The build cannot know that until it has
@@ -52,6 +73,7 @@ import posixpath
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -60,6 +82,11 @@ from myst_nb.ext.glue.utils import PendingGlueReferenceError, create_pending_glu
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from docutils.parsers.rst.states import Inliner
+    from sphinx.config import Config
 
 ALT_ATTRIBUTE = "faceleak_alt"
 # The image of the labs' Colab badge (scripts/sync_notebooks.py writes it) and the copy of it
@@ -199,6 +226,81 @@ class ClaimCheck(SphinxDirective):
         return [container]
 
 
+def factor_table_markdown(table: pd.DataFrame, weights: dict[str, float],
+                          frameworks: bool = False) -> str:
+    """A Markdown table of the risk factors: label, default weight, question (and frameworks).
+
+    ``weights`` are the normalised defaults (``risk.default_weights()``), shown to two
+    decimals, so that the column reads as shares that sum to 1 whatever the file's scale.
+    """
+    missing = [f for f in table.index if f not in weights]
+    if missing:
+        raise ValueError(f"no default weight for factor(s) {missing}")
+    head = ["factor", "default weight", "question"] + (["drawn from"] if frameworks else [])
+    lines = ["| " + " | ".join(head) + " |", "|---|---:|---|" + ("---|" if frameworks else "")]
+    for factor, row in table.iterrows():
+        cells = [_md_cell(row["label"]), f"{weights[factor]:.2f}", _md_cell(row["question"])]
+        if frameworks:
+            cells.append(_md_cell(row["frameworks"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: object) -> str:
+    # a table cell: one line, and a literal "|" must not split the cell
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+class RiskFactorTable(SphinxDirective):
+    """Render the risk factors and their default weights from ``faceleak.legal.risk``."""
+
+    has_content = False
+    option_spec = {"frameworks": directives.flag}
+
+    def run(self) -> list[nodes.Node]:
+        try:
+            # imported here so that the other directives work without the course package
+            from faceleak.legal import risk
+        except ImportError as exc:
+            raise self.error(f"risk-factor-table needs the faceleak package ({exc})") from exc
+        try:
+            text = factor_table_markdown(risk.factor_table(), risk.default_weights(),
+                                         frameworks="frameworks" in self.options)
+        except (KeyError, ValueError) as exc:
+            raise self.error(f"risk-factor-table: {exc}") from exc
+        self.env.note_dependency(str(Path(risk.__file__).parent.parent / "resources"
+                                     / "risk_factors.json"))
+        container = nodes.container(classes=["risk-factor-table"])
+        self.state.nested_parse(StringList(text.splitlines(), source="risk_factors.json"),
+                                self.content_offset, container)
+        return [container]
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAB_TIMES_FILE = REPO_ROOT / "book" / "measurements" / "lab_times.json"
+
+
+def lab_time_role(name: str, rawtext: str, text: str, lineno: int, inliner: Inliner,
+                  options: dict | None = None, content: list[str] | None = None
+                  ) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+    """``{lab-time}`02_leakage` ``: the lab's measured quick-mode run time, or why not known."""
+    try:
+        import faceleak
+    except ImportError as exc:
+        msg = inliner.reporter.error(f"lab-time needs the faceleak package ({exc})",
+                                     line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    lab = text.strip()
+    if not (REPO_ROOT / "labs" / f"{lab}.ipynb").is_file():
+        msg = inliner.reporter.error(f"lab-time: no lab labs/{lab}.ipynb (give the lab's "
+                                     "file name without .ipynb, e.g. 02_leakage)", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    env = inliner.document.settings.env
+    env.note_dependency(str(LAB_TIMES_FILE))
+    took = faceleak.expected_time(lab, mode="quick", times=LAB_TIMES_FILE)
+    return [nodes.inline(rawtext, took, classes=["lab-time"])], []
+
+
 class ApplyLabFigureAlt(SphinxPostTransform):
     """Give the image that a lab-figure's glue reference became the figure's alt text.
 
@@ -272,10 +374,23 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     page.write_text(html.replace(BUILD_PLACEHOLDER, text), encoding="utf-8")
 
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _add_static_path(app: Sphinx, config: Config) -> None:
+    # the print style sheet of the checklist page ships with the extension, not in the book
+    if str(STATIC_DIR) not in config.html_static_path:
+        config.html_static_path.append(str(STATIC_DIR))
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _add_static_path)
+    app.add_css_file("faceleak_print.css")
     app.add_directive("lab-figure", LabFigure)
     app.add_directive("lab-times", LabTimes)
     app.add_directive("claim-check", ClaimCheck)
+    app.add_directive("risk-factor-table", RiskFactorTable)
+    app.add_role("lab-time", lab_time_role)
     app.add_post_transform(ApplyLabFigureAlt)
     app.add_post_transform(LocalColabBadge)
     app.connect("builder-inited", _build_started)
