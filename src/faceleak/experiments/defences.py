@@ -295,7 +295,7 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     def inverter(protected: np.ndarray, row: dict) -> dict:
         x = np.asarray(protected, dtype=np.float32)
         decoder, _ = attacks.train_decoder(faces.images[train], x[train], model, spec, cfg,
-                                             seed=seed, log=None)
+                                             seed=seed, device=plan.device, log=None)
         return judge(attacks.decoder_attack(decoder, x[test_idx]))
 
     return inverter
@@ -339,7 +339,7 @@ def gan_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: str,
         targets = defenses.l2_normalise(np.asarray(protected, np.float64)[test_idx[positions]])
         sample_templates = defenses.l2_normalise(e_samples @ weight + bias)
         mapper, _ = attacks.train_mapper(sample_templates, z_samples, cfg.mapping_steps,
-                                           seed=seed)
+                                           seed=seed, device=plan.device)
         with torch.no_grad():
             z0 = mapper(torch.as_tensor(targets, dtype=torch.float32)).numpy()
         attacked = attacks.ProtectedEmbedder(model, weight, bias)
