@@ -392,6 +392,7 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
         "attacks": {name: measured[name] for name in REAL_ATTACKS[backbone]},
         "reference": {"target_64x56": measured["target_64x56"]},
         "ceilings": ceilings,
+        "cross_model_judge": cross,
         "type1_ceiling": ceilings[backbone], "cross_model_ceiling": ceilings[cross],
         "judging_queries": judge_counter.queries,
         "settings": s.to_dict(), "timings_s": timer.summary()})
