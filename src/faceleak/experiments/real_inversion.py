@@ -98,8 +98,8 @@ class RealInversionSettings:
 
     targets_per_subject: int = 1
     max_attacked_subjects: int | None = None
-    decoder_width: int = 96
-    decoder_steps: int = 600
+    decoder_width: int = 64
+    decoder_steps: int = 400
     decoder_lr: float = 2e-3
     decoder_batch: int = 64
     decoder_flips: bool = False
@@ -123,8 +123,9 @@ class RealInversionSettings:
 REAL_INVERSION_SETTINGS: dict[str, RealInversionSettings] = {
     "quick": RealInversionSettings(),
     "full": RealInversionSettings(
-        targets_per_subject=4, decoder_flips=True, decoder_width=192, decoder_steps=4000, es_generations=60,
-        es_population=24, gradient_steps=300, gan_candidates=2048, gan_steps=300),
+        targets_per_subject=4, decoder_flips=True, decoder_width=192, decoder_steps=4000,
+        es_generations=60, es_population=24, gradient_steps=300, gan_candidates=2048,
+        gan_steps=300),
 }
 
 
