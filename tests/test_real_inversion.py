@@ -78,3 +78,38 @@ def test_tiny_real_inversion_reports_every_judge(backbone):
     # The target photo itself, judged by its own recognizer at its own resolution, is a
     # perfect type I match only up to the 64x56 resampling; it must at least beat FAR 1e-2.
     assert out["reference"]["target_64x56"]["judges"][backbone]["cosine"] > 0.5
+
+
+@pytest.mark.parametrize("backbone", ["dlib-resnet", "facenet-casia"])
+def test_cli_routes_real_backbones(backbone, tmp_path, monkeypatch):
+    import argparse
+    import json
+
+    from faceleak.cli import inversion as cli_inversion
+
+    calls = {}
+
+    def fake(**kwargs):
+        calls.update(kwargs)
+        out = _summary()
+        out["backbone"] = kwargs["backbone"]
+        out["attacks"] = {name: out["attacks"]["decoder"] for name in ri.REAL_ATTACKS[
+            kwargs["backbone"]]}
+        return out
+
+    monkeypatch.setattr(ri, "run_real_inversion", fake)
+    parser = argparse.ArgumentParser(prog="faceleak")
+    reproduce = parser.add_subparsers(dest="command").add_parser("reproduce")
+    cli_inversion.add_inversion_command(reproduce.add_subparsers(dest="experiment"))
+    out = tmp_path / "real.json"
+    args = parser.parse_args(["reproduce", "inversion", "--backbone", backbone, "--seed", "2",
+                              "--heldout-subjects", "yaleB01,yaleB02", "--json", str(out)])
+    assert args.func(args) == 0
+    assert calls["backbone"] == backbone and calls["seed"] == 2
+    assert calls["heldout_subjects"] == ["yaleB01", "yaleB02"]
+    written = json.loads(out.read_text())
+    ri.validate_real_summary(written)
+    # A summary that lacks a rate is refused rather than written.
+    monkeypatch.setattr(ri, "run_real_inversion", lambda **kw: {"backbone": backbone})
+    with pytest.raises(ValueError, match="lacks"):
+        args.func(args)
