@@ -89,7 +89,11 @@ class RealInversionSettings:
         quick mode, where those 336 queries alone would take about a minute on 2 cores).
     es_generations, es_population, es_sigma, es_lr
         The evolution strategy against dlib; queries = targets x (1 + generations x
-        population).
+        population). Its search point is the decoder's input, a unit-length 128-d
+        embedding whose components are about 0.09: ``es_sigma = 0.03`` perturbs it by about a
+        third of its length, and a generation's step (``es_lr / sigma`` times the rank-weighted
+        mean perturbation) moves it by about a tenth; larger values leave the decoder's
+        training distribution and render noise.
     gradient_steps, gradient_lr, gradient_tv
         White-box pixel attack on FaceNet.
     gan_candidates, gan_steps, gan_lr, gan_prior
@@ -105,8 +109,8 @@ class RealInversionSettings:
     decoder_flips: bool = False
     es_generations: int = 12
     es_population: int = 10
-    es_sigma: float = 0.3
-    es_lr: float = 0.3
+    es_sigma: float = 0.03
+    es_lr: float = 0.005
     gradient_steps: int = 60
     gradient_lr: float = 0.05
     gradient_tv: float = 0.02
