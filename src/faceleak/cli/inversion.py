@@ -8,6 +8,15 @@ The JSON holds one entry per attack under ``attacks.decoder``, ``attacks.gradien
 ``attacks.gan`` (success rates at FAR 1e-3 and 1e-2 on the embedding itself and against
 other photos of the same person, type II success, cosine, SSIM, PSNR, lighting error),
 computed by :func:`faceleak.experiments.inversion.reproduce_inversion`, the function the lab calls.
+
+With a real recognizer, ``--backbone dlib-resnet`` (black box: a decoder and a query-only
+evolution strategy) or ``--backbone facenet-casia`` (white box: pixels, and the GAN prior),
+the command runs :func:`faceleak.experiments.real_inversion.run_real_inversion` instead: for
+each attack, type I, type II and cross-model success at FAR 1e-3 and 1e-2, judged by both
+real recognizers and the course's network, with the real-photo ceilings and the queries or
+steps spent::
+
+    python -m faceleak reproduce inversion --backbone dlib-resnet --seed 0 --json dlib.json
 """
 
 from __future__ import annotations
@@ -64,11 +73,14 @@ def run_inversion_cli(args: argparse.Namespace) -> int:
     invalid subject list.
     """
     from faceleak.experiments import inversion
+    from faceleak.experiments.real_inversion import REAL_ATTACKS
     from faceleak.vision.models import WeightsError
 
     if args.seed < 0 or args.attack_seed < 0:
         print("faceleak: error: --seed and --attack-seed must be >= 0", file=sys.stderr)
         return 2
+    if args.backbone in REAL_ATTACKS:
+        return _run_real(args)
     try:
         result = inversion.reproduce_inversion(
             plan=run_plan(args), seed=args.seed, heldout_subjects=args.heldout_subjects,
@@ -81,5 +93,23 @@ def run_inversion_cli(args: argparse.Namespace) -> int:
         print(f"faceleak: error: {exc}", file=sys.stderr)
         return 2
     inversion.validate_summary(result)
+    write_result(result, args.json)
+    return 0
+
+
+def _run_real(args: argparse.Namespace) -> int:
+    """A real recognizer: :func:`faceleak.experiments.real_inversion.run_real_inversion`."""
+    from faceleak.experiments import real_inversion
+    from faceleak.vision.models import WeightsError
+
+    try:
+        result = real_inversion.run_real_inversion(
+            plan=run_plan(args), seed=args.seed, heldout_subjects=args.heldout_subjects,
+            backbone=args.backbone, attack_seed=args.attack_seed,
+            attack_subjects=args.attack_subjects, log=lambda msg: print(msg, file=sys.stderr))
+    except (WeightsError, ValueError) as exc:
+        print(f"faceleak: error: {exc}", file=sys.stderr)
+        return 2
+    real_inversion.validate_real_summary(result)
     write_result(result, args.json)
     return 0

@@ -7,6 +7,7 @@ Module                 Entry point                                   Chapter and
 ``leakage``            :func:`reproduce_leakage`                     2: what the embedding keeps
 ``nuisance``           :func:`run_nuisance_dial`                     2: the nuisance dial
 ``inversion``          :func:`run_inversion`, ``reproduce_inversion``  3: inversion
+``real_inversion``     :func:`run_real_inversion`                    3: real recognizers
 ``defences``           :func:`reproduce_defences`                    4: defences
 =====================  ===========================================  ==========================
 
@@ -20,10 +21,20 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from faceleak.experiments import common, defences, inversion, leakage, nuisance, plan, recognizers
+from faceleak.experiments import (
+    common,
+    defences,
+    inversion,
+    leakage,
+    nuisance,
+    plan,
+    real_inversion,
+    recognizers,
+)
 
 __all__: list[str] = []
-for _module in (plan, common, leakage, defences, inversion, nuisance, recognizers):
+for _module in (plan, common, leakage, defences, inversion, nuisance, recognizers,
+                real_inversion):
     for _name, _value in vars(_module).copy().items():
         # What the module defines (functions, classes, constants), not what it imports.
         if (_name.startswith("_") or isinstance(_value, ModuleType)

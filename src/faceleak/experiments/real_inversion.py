@@ -1,0 +1,435 @@
+"""Chapter 3 on real recognizers: invert dlib's ResNet (black box) and FaceNet (white box).
+
+:func:`run_real_inversion` attacks the templates of held-out people's photos made by one of
+the two real recognizers and judges every reconstruction with both real recognizers and the
+course's network (:mod:`faceleak.privacy.judges`: type I, type II, cross-model, ceilings).
+
+Attacks on ``dlib-resnet`` (queries only; every query is counted):
+
+``decoder``
+    An NbNet/Shafkat-style decoder from dlib embedding to a 64x56 face, trained with a pixel
+    loss on (photo, dlib embedding) pairs of the *training* people only; the mirrored photos
+    are added (their embeddings are queried, and counted as training queries).
+``decoder_es``
+    The decoder's output refined by a natural evolution strategy in the decoder's input
+    space (:func:`faceleak.privacy.blackbox.es_refine`), with queries to dlib only.
+
+Attacks on ``facenet-casia`` (gradients):
+
+``gradient``
+    Pixels optimised from the mean training face, no face prior (Lab 3's attack).
+``gan``
+    The course's face GAN as prior: the best of ``gan_candidates`` random latents, then the
+    latent refined by gradient descent through FaceNet (Lab 3's GAN attack without the
+    mapping network).
+
+Reconstructions are 64x56 (the size of the course's decoder and GAN); the real recognizers
+see them upscaled 3x to the 192x168 of the photos they enrolled, and the reference
+``target_64x56`` (the target photo itself, downscaled to 64x56 and back) shows what that
+resolution alone costs. All sizes are in :data:`REAL_INVERSION_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from faceleak import config
+from faceleak.experiments import common, recognizers
+from faceleak.experiments import plan as plan_mod
+from faceleak.experiments.plan import RunPlan
+from faceleak.privacy import attack_metrics as am
+from faceleak.privacy import blackbox, judges
+from faceleak.privacy import gan as gan_mod
+from faceleak.privacy.attacks import (
+    Log,
+    choose_alpha,
+    decoder_attack,
+    embed_array,
+    fit_ridge,
+    gan_attack,
+    gradient_attack,
+    pixel_light_features,
+    sample_gan,
+    train_decoder,
+)
+from faceleak.vision import data, models
+
+__all__ = ["REAL_ATTACKS", "REAL_INVERSION_SETTINGS", "RealInversionSettings",
+           "real_inversion_settings", "run_real_inversion", "validate_real_summary"]
+
+#: The attacks run against each real recognizer.
+REAL_ATTACKS: dict[str, tuple[str, ...]] = {
+    models.DLIB_RESNET: ("decoder", "decoder_es"),
+    models.FACENET_CASIA: ("gradient", "gan"),
+}
+#: The course network that judges beside the two real recognizers.
+COURSE_JUDGE = models.YALE_BACKBONE
+
+
+@dataclass(frozen=True)
+class RealInversionSettings:
+    """Every size of the experiment, one frozen object per run mode.
+
+    Attributes
+    ----------
+    targets_per_subject
+        Photos attacked per held-out subject: the most frontally lit ones.
+    max_attacked_subjects
+        Attack at most this many held-out subjects (None: all of them); every held-out
+        subject still sets the thresholds and provides the other photos of type II.
+    decoder_width, decoder_steps, decoder_lr, decoder_batch
+        The black-box decoder (pixel loss only: dlib has no gradient).
+    decoder_flips
+        Add the mirrored training photos (their dlib embeddings cost one query each; off in
+        quick mode, where those 336 queries alone would take about a minute on 2 cores).
+    es_generations, es_population, es_sigma, es_lr
+        The evolution strategy against dlib; queries = targets x (1 + generations x
+        population). Its search point is the decoder's input, a unit-length 128-d
+        embedding whose components are about 0.09: ``es_sigma = 0.03`` perturbs it by about a
+        third of its length, and a generation's step (``es_lr / sigma`` times the rank-weighted
+        mean perturbation) moves it by about a tenth; larger values leave the decoder's
+        training distribution and render noise.
+    gradient_steps, gradient_lr, gradient_tv
+        White-box pixel attack on FaceNet.
+    gan_candidates, gan_steps, gan_lr, gan_prior
+        GAN-prior attack on FaceNet: random latents scored, then gradient refinement.
+    """
+
+    targets_per_subject: int = 1
+    max_attacked_subjects: int | None = 6
+    decoder_width: int = 64
+    decoder_steps: int = 400
+    decoder_lr: float = 2e-3
+    decoder_batch: int = 64
+    decoder_flips: bool = False
+    es_generations: int = 10
+    es_population: int = 8
+    es_sigma: float = 0.03
+    es_lr: float = 0.005
+    gradient_steps: int = 40
+    gradient_lr: float = 0.05
+    gradient_tv: float = 0.02
+    gan_candidates: int = 128
+    gan_steps: int = 40
+    gan_lr: float = 0.05
+    gan_prior: float = 0.1
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+
+#: Quick: CPU-sized (6 of the 10 held-out people, one photo each; sized for about two
+#: minutes per backbone on 2 free cores, an estimate from per-step costs, not a measurement);
+#: full: the GPU setting (every held-out person, four photos each), same code.
+REAL_INVERSION_SETTINGS: dict[str, RealInversionSettings] = {
+    "quick": RealInversionSettings(),
+    "full": RealInversionSettings(
+        targets_per_subject=4, max_attacked_subjects=None, decoder_flips=True,
+        decoder_width=192, decoder_steps=4000, es_generations=60, es_population=24,
+        gradient_steps=300, gan_candidates=2048, gan_steps=300),
+}
+
+
+def real_inversion_settings(plan: RunPlan | str | None = None,
+                            **overrides) -> RealInversionSettings:
+    """The settings of a run plan's mode, optionally with fields replaced.
+
+    A mode name (or None) resolves a plan first, for callers that have none.
+    """
+    plan = plan if isinstance(plan, RunPlan) else plan_mod.resolve_plan(plan)
+    base = REAL_INVERSION_SETTINGS[plan.mode]
+    return replace(base, **overrides) if overrides else base
+
+
+# =========================================================================== the judges
+
+
+def _upscale(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Images (N, h, w) resized to ``size`` (bilinear): what a real recognizer is shown."""
+    x = torch.as_tensor(np.asarray(images, np.float32))[:, None]
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x[:, 0].numpy()
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)[:, 0].numpy()
+
+
+def _dlib_embed(model: torch.nn.Module, size: tuple[int, int]) -> Callable:
+    """dlib's embedding of 64x56 images (upscaled to ``size``), unit rows, for a counter."""
+    def embed(images: np.ndarray) -> np.ndarray:
+        out = []
+        for s in range(0, len(images), 64):
+            x = models.DLIB_SPEC.prepare(_upscale(images[s:s + 64], size))
+            with torch.no_grad():
+                out.append(F.normalize(model(x).float(), dim=1).numpy())
+        return np.concatenate(out)
+    return embed
+
+
+@dataclass
+class _Setup:
+    """The photos, the split, the recognizers and their judges."""
+
+    native: data.FaceSet
+    course: data.FaceSet
+    split: data.SubjectSplit
+    train: np.ndarray  # mask over the photos
+    gallery: np.ndarray  # indices of the held-out photos (the judges' galleries)
+    targets: np.ndarray  # indices into ``gallery`` of the attacked photos
+    emb: dict[str, np.ndarray]  # judge -> embeddings of every photo
+    nets: dict[str, tuple[torch.nn.Module, models.InputSpec]]
+    judges: dict[str, judges.Judge]
+
+
+def _choose_targets(faces: data.FaceSet, gallery: np.ndarray, subjects: Sequence[str],
+                    per_subject: int) -> np.ndarray:
+    """Rows of ``gallery``: each subject's ``per_subject`` most frontally lit photos."""
+    out = []
+    for subject in subjects:
+        rows = np.flatnonzero(faces.subjects[gallery] == subject)
+        light = np.abs(faces.azimuth[gallery][rows]) + np.abs(faces.elevation[gallery][rows])
+        out.extend(rows[np.argsort(light, kind="stable")[:per_subject]].tolist())
+    return np.array(out, dtype=np.int64)
+
+
+def _prepare(plan: RunPlan, seed: int, heldout_subjects: Sequence[str] | None,
+             attack_subjects: Sequence[str] | None, s: RealInversionSettings,
+             log: Log) -> _Setup:
+    """Load the photos, draw the split, embed with the three judges, set the thresholds."""
+    native, course = recognizers.load_real_faces(plan)
+    split = common.make_split(course, seed, heldout_subjects)
+    train, heldout = split.masks(course.subjects)
+    gallery = np.flatnonzero(heldout)
+    attacked = sorted(split.heldout)[:s.max_attacked_subjects]
+    if attack_subjects is not None:
+        bad = sorted(set(attack_subjects) - set(split.heldout))
+        if bad or not attack_subjects:
+            raise ValueError(f"attacked subjects must be held-out ones {sorted(split.heldout)}; "
+                             f"got {bad or 'none'}: an attack on a training person would "
+                             "overstate the leak")
+        attacked = sorted(set(attack_subjects))
+    targets = _choose_targets(course, gallery, attacked, s.targets_per_subject)
+    emb, nets = {}, {}
+    for name in (*recognizers.REAL_BACKBONES, COURSE_JUDGE):
+        faces = recognizers.backbone_input(name, native, course)
+        emb[name] = recognizers.recognizer_embeddings(name, faces, plan, split=split)
+        extra = {} if models.BACKBONES[name].is_pretrained else {
+            "heldout_subjects": list(split.heldout)}
+        nets[name] = models.get_backbone(name, plan.backbones, seed=plan.seeds.backbone,
+                                         device=plan.device, **extra)
+    subjects = course.subjects[gallery]
+    judge_set = {name: judges.Judge.from_gallery(name, e[gallery], subjects)
+                 for name, e in emb.items()}
+    if log is not None:
+        log(f"real inversion: {len(gallery)} held-out photos, {len(targets)} targets")
+    return _Setup(native, course, split, train, gallery, targets, emb, nets, judge_set)
+
+
+def _judge_embeddings(setup: _Setup, images: np.ndarray,
+                      dlib: blackbox.QueryCounter) -> dict[str, np.ndarray]:
+    """Every judge's embeddings of 64x56 images (dlib's through a judging-only counter)."""
+    size = recognizers.native_size(setup.course.source)
+    net, spec = setup.nets[models.FACENET_CASIA]
+    big = _upscale(images, size)
+    course_net, course_spec = setup.nets[COURSE_JUDGE]
+    return {models.DLIB_RESNET: dlib(images),
+            models.FACENET_CASIA: embed_array(net, spec, big, batch_size=32),
+            COURSE_JUDGE: embed_array(course_net, course_spec, images)}
+
+
+# =========================================================================== the attacks
+
+
+def _attack_dlib(setup: _Setup, s: RealInversionSettings, plan: RunPlan, seed: int,
+                 timer: common.PhaseTimer, log: Log) -> tuple[dict, dict]:
+    """The decoder and its query-only refinement; reconstructions and their costs."""
+    course, native, train = setup.course, setup.native, setup.train
+    target_emb = setup.emb[models.DLIB_RESNET][setup.gallery[setup.targets]]
+    images = course.images[train]
+    emb = setup.emb[models.DLIB_RESNET][train]
+    with timer("decoder_data_s"):
+        if s.decoder_flips:
+            # Mirrored photos are new queries to dlib (cached on disk like every embedding).
+            mirrored = replace(native.subset(train),
+                               images=np.ascontiguousarray(native.images[train][:, :, ::-1]))
+            images = np.concatenate([images, images[:, :, ::-1]])
+            emb = np.concatenate([emb, recognizers.recognizer_embeddings(
+                models.DLIB_RESNET, mirrored, plan)])
+    net = setup.nets[models.DLIB_RESNET][0]
+    cfg = replace(plan.inversion, decoder_width=s.decoder_width,
+                  decoder_steps=s.decoder_steps, decoder_id_steps=0,
+                  decoder_batch=s.decoder_batch, decoder_lr=s.decoder_lr)
+    with timer("decoder_s"):
+        decoder, _ = train_decoder(images, emb, net, models.DLIB_SPEC, cfg, seed=seed,
+                                   log=log)
+        recon = {"decoder": decoder_attack(decoder, target_emb)}
+    size = recognizers.native_size(course.source)
+    counter = blackbox.QueryCounter(_dlib_embed(net, size))
+    with timer("decoder_es_s"):
+        result = blackbox.es_refine(lambda u: decoder_attack(decoder, u), counter, target_emb,
+                                    target_emb, s.es_generations, s.es_population,
+                                    s.es_sigma, s.es_lr, seed=seed)
+    recon["decoder_es"] = result.images
+    if log is not None:
+        log(f"decoder + ES: dlib cosine {result.start_scores.mean():.3f} -> "
+            f"{result.scores.mean():.3f} in {result.queries} queries")
+    costs = {"decoder": {"training_queries": int(len(images)), "attack_queries": 0,
+                         "seconds": timer.seconds["decoder_s"]},
+             "decoder_es": {"training_queries": int(len(images)),
+                            "attack_queries": int(result.queries),
+                            "queries_per_target": int(result.queries // len(target_emb)),
+                            "seconds": timer.seconds["decoder_s"]
+                            + timer.seconds["decoder_es_s"]}}
+    return recon, costs
+
+
+def _attack_facenet(setup: _Setup, s: RealInversionSettings, plan: RunPlan, seed: int,
+                    timer: common.PhaseTimer, log: Log) -> tuple[dict, dict]:
+    """White-box attacks on FaceNet: pixels without a prior, GAN latent with the prior."""
+    net, spec = setup.nets[models.FACENET_CASIA]
+    target_emb = setup.emb[models.FACENET_CASIA][setup.gallery[setup.targets]]
+    mean_face = setup.course.images[setup.train].mean(0)
+    recon: dict[str, np.ndarray] = {}
+    with timer("gradient_s"):
+        recon["gradient"], _ = gradient_attack(net, spec, target_emb, mean_face,
+                                               s.gradient_steps, s.gradient_lr, s.gradient_tv)
+    with timer("gan_s"):
+        full = data.load_faces(plan.image_size, source=setup.course.source)
+        generator, _ = gan_mod.load_generator(
+            setup.split.train, plan.gan, plan.mode, seed=plan.seeds.gan, device=plan.device,
+            images=full.images[np.isin(full.subjects, setup.split.train)],
+            data_source=full.source.kind, log=log)
+        z, x = sample_gan(generator, s.gan_candidates, seed=seed + 1)
+        cand = embed_array(net, spec, x, batch_size=32)
+        z0 = z[(target_emb @ cand.T).argmax(1)]
+        recon["gan"], _, _ = gan_attack(generator, net, spec, target_emb, z0, s.gan_steps,
+                                        s.gan_lr, s.gan_prior)
+    costs = {"gradient": {"steps": s.gradient_steps, "seconds": timer.seconds["gradient_s"]},
+             "gan": {"steps": s.gan_steps, "candidates": s.gan_candidates,
+                     "seconds": timer.seconds["gan_s"]}}
+    return recon, costs
+
+
+# =========================================================================== measuring
+
+
+def _light_probe(setup: _Setup):
+    """Chapter 2's pixel light probe, fitted on training people's photos."""
+    faces, train = setup.course, setup.train
+    light = np.stack([faces.azimuth, faces.elevation], 1)[train]
+    pix = pixel_light_features(faces.images[train])
+    alpha = choose_alpha(pix, light, faces.subjects[train], np.logspace(-3, 3, 7))
+    return fit_ridge(pix, light, alpha)
+
+
+def _measure(setup: _Setup, attacked: str, recon: dict[str, np.ndarray], costs: dict,
+             judge_counter: blackbox.QueryCounter) -> dict:
+    """Every judge's verdict, SSIM and light error of each attack (and of the reference)."""
+    rows = setup.gallery[setup.targets]
+    originals = setup.course.images[rows]
+    probe = _light_probe(setup)
+    az, el = setup.course.azimuth[rows], setup.course.elevation[rows]
+    out = {}
+    for name, images in {**recon, "target_64x56": originals}.items():
+        verdict = judges.attack_verdict(attacked, setup.judges,
+                                        _judge_embeddings(setup, images, judge_counter),
+                                        setup.targets, recognizers.REAL_BACKBONES)
+        verdict["ssim"] = float(am.ssim(images, originals).mean())
+        verdict["lighting_mae_pixels_deg"] = am.lighting_mae(
+            probe(pixel_light_features(images)), az, el)["mean"]
+        verdict.update(costs.get(name, {}))
+        out[name] = verdict
+    return out
+
+
+def run_real_inversion(mode: str | None = None, seed: int = 0,
+                       heldout_subjects: Sequence[str] | None = None,
+                       backbone: str = models.DLIB_RESNET, attack_seed: int = 0,
+                       attack_subjects: Sequence[str] | None = None,
+                       settings: RealInversionSettings | None = None, log: Log = print,
+                       plan: RunPlan | None = None) -> dict:
+    """Attack a real recognizer's templates of held-out people and judge with three models.
+
+    Parameters
+    ----------
+    mode
+        ``quick`` or ``full``, when no ``plan`` is given (a plan is resolved from it).
+    plan
+        The run plan (:func:`faceleak.experiments.plan.resolve_plan`); its mode picks
+        :data:`REAL_INVERSION_SETTINGS`.
+    seed, heldout_subjects
+        The subject split, as in every experiment: nothing is trained on held-out people.
+    backbone
+        ``dlib-resnet`` (black-box attacks) or ``facenet-casia`` (white-box attacks).
+    attack_seed
+        Seed of the attacks' random choices.
+    attack_subjects
+        Attack only these held-out subjects (default: the settings' first
+        ``max_attacked_subjects`` of them, all when None).
+    settings
+        Sizes (default: the mode's).
+    log
+        Progress messages (None: silent).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``attacks`` (per attack: ``type1_far_1e-3``/``1e-2``,
+        ``type2_far_*``, ``cross_model_far_*``, ``cross_model_type2_far_*``, every judge's
+        rates, SSIM, light error, queries or steps, seconds), ``reference.target_64x56``,
+        ``ceilings`` (per judge), ``thresholds`` (per judge) and ``timings_s``.
+    """
+    if backbone not in REAL_ATTACKS:
+        raise ValueError(f"run_real_inversion attacks {sorted(REAL_ATTACKS)}; for the course's "
+                         f"networks use faceleak.experiments.inversion.run_inversion "
+                         f"(got {backbone!r})")
+    plan = plan_mod.as_plan(plan, mode)
+    resolved = plan.mode
+    s = settings or real_inversion_settings(plan)
+    config.seed_everything(attack_seed)
+    timer = common.PhaseTimer()
+    with timer("setup_s"):
+        setup = _prepare(plan, seed, heldout_subjects, attack_subjects, s, log)
+    attack = _attack_dlib if backbone == models.DLIB_RESNET else _attack_facenet
+    recon, costs = attack(setup, s, plan, attack_seed, timer, log)
+    judge_counter = blackbox.QueryCounter(_dlib_embed(
+        setup.nets[models.DLIB_RESNET][0], recognizers.native_size(setup.course.source)))
+    with timer("judging_s"):
+        measured = _measure(setup, backbone, recon, costs, judge_counter)
+    ceilings = {name: judges.ceiling_rates(j, setup.targets) for name, j in setup.judges.items()}
+    cross = measured[REAL_ATTACKS[backbone][0]]["cross_model_judge"]
+    return common.jsonable({
+        "backbone": backbone, "mode": resolved, "seed": seed, "attack_seed": attack_seed,
+        "split_heldout_subjects": sorted(setup.split.heldout),
+        "heldout_subjects": sorted(set(setup.course.subjects[setup.gallery[setup.targets]])),
+        "n_targets": int(len(setup.targets)),
+        "thresholds": {name: {am.far_label(f): t for f, t in j.thresholds.items()}
+                       for name, j in setup.judges.items()},
+        "attacks": {name: measured[name] for name in REAL_ATTACKS[backbone]},
+        "reference": {"target_64x56": measured["target_64x56"]},
+        "ceilings": ceilings,
+        "cross_model_judge": cross,
+        "type1_ceiling": ceilings[backbone], "cross_model_ceiling": ceilings[cross],
+        "judging_queries": judge_counter.queries,
+        "settings": s.to_dict(), "timings_s": timer.summary()})
+
+
+REQUIRED_REAL_KEYS: tuple[str, ...] = tuple(
+    f"{kind}_far_{far}" for kind in ("type1", "type2", "cross_model") for far in ("1e-3", "1e-2"))
+
+
+def validate_real_summary(summary: dict) -> None:
+    """Raise ValueError unless ``summary`` has the schema of :func:`run_real_inversion`."""
+    for key in ("backbone", "attacks", "ceilings", "thresholds", "cross_model_ceiling"):
+        if key not in summary:
+            raise ValueError(f"summary lacks {key!r}")
+    for name in REAL_ATTACKS[summary["backbone"]]:
+        entry = summary["attacks"].get(name, {})
+        missing = [k for k in REQUIRED_REAL_KEYS if not isinstance(entry.get(k), (int, float))]
+        if missing:
+            raise ValueError(f"attacks.{name} lacks numbers for {missing}")
+    json.dumps(summary)
