@@ -218,3 +218,32 @@ def test_gan_inverter_goes_through_linear_defences_only(monkeypatch):
     with torch.no_grad():
         out = attacks.embed_tensor(attacked, spec, torch.as_tensor(faces.images[:8]))
     np.testing.assert_allclose(out.numpy(), inlp.transform(emb[:8]), atol=1e-4)
+
+
+def test_leakage_experiment_reuses_an_identical_table(monkeypatch):
+    """Lab 2 asks for split 0's table twice: the second call is a copy, not a recomputation,
+    and any change of input (here the embedding) computes afresh."""
+    from faceleak.experiments import leakage
+    from faceleak.privacy import probes
+    from faceleak.vision import data
+
+    faces = data.load_faces((64, 56), subjects=["yaleB01", "yaleB02", "yaleB03", "yaleB05"])
+    split = data.split_subjects(faces.subjects, n_heldout=1, seed=0)
+    emb = np.random.default_rng(0).normal(size=(len(faces), 8)).astype(np.float32)
+    calls = []
+
+    def table(feature_sets, targets, *args, **kwargs):  # stands in for the probes: a count
+        calls.append(1)
+        return {t: {"embedding": {"accuracy": float(len(calls))}} for t in targets}
+
+    monkeypatch.setattr(probes, "leakage_table", table)
+    monkeypatch.setattr(leakage, "_TABLES", {})
+    kwargs = {"mode": "quick", "seed": 0, "targets": ("lighting_class",),
+              "permutation_test": False}
+    first = leakage.leakage_experiment(faces, split, emb, None, **kwargs)
+    second = leakage.leakage_experiment(faces, split, emb, None, **kwargs)
+    assert second == first and len(calls) == 1
+    second["lighting_class"]["embedding"]["accuracy"] = -1.0  # a copy: the memo is untouched
+    assert leakage.leakage_experiment(faces, split, emb, None, **kwargs) == first
+    changed = leakage.leakage_experiment(faces, split, emb + 1e-3, None, **kwargs)
+    assert len(calls) == 2 and changed["lighting_class"]["embedding"]["accuracy"] == 2.0
