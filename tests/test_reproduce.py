@@ -139,7 +139,7 @@ def test_linear_inverter_is_adaptive_and_ranks_noise_below_no_defence():
 
 
 @pytest.mark.parametrize("steps", [pytest.param(150, marks=pytest.mark.slow), 5])
-def test_decoder_inverter_at_operating_points(steps, monkeypatch):
+def test_decoder_inverter_at_operating_points(steps, monkeypatch, cache):
     """Chapter 3's decoder, retrained on protected templates, at chosen operating points.
 
     150 steps (slow tier) learn enough to show that noise hurts the attack; 5 steps (fast
@@ -170,6 +170,8 @@ def test_decoder_inverter_at_operating_points(steps, monkeypatch):
     clean, noisy, _ = rows
     assert all(0.0 <= r["inversion_success_other_1e-2"] <= 1.0 for r in rows)
     assert all(-1.0 <= r["inversion_ssim"] <= 1.0 for r in rows)
+    # An empty cache and keys no committed decoder has: each one is trained here, and says so.
+    assert [r["decoder_origin"] for r in rows] == ["trained now"] * 3
     assert isinstance(defenses.make_defence("biohash", 32), defenses.BioHash)
     if steps < 150:
         return
