@@ -7,13 +7,21 @@ attacked embedder, so they can be trained once and committed, keeping the book b
 * the type II judge, a second embedder with another architecture, loss and seed
   (``faceleak/resources/gan/type2-<mode>-seed1.pt``).
 
-Each is cached under ``config.cache_dir()/inversion`` first, then copied. The decoder and
-the embedding-to-latent mapping depend on the attacked embedder's weights and are trained
-by the lab itself (about a minute on two CPU cores in quick mode).
+Each is cached under ``config.cache_dir()/inversion`` first, then copied. The embedding-to-
+latent mapping depends on the attacked embedder's weights and is trained by the lab itself.
+
+``--decoders`` writes the decoders instead (``faceleak/resources/decoders/decoder-<key>.pt``):
+Lab 3's decoder (the run of :func:`faceleak.experiments.run_inversion`) and Lab 4's two
+decoders retrained on protected templates (:func:`faceleak.experiments.reproduce_defences`),
+about 2.5 minutes of training each on two CPU cores in quick mode. They are trained in an
+empty temporary cache, so what is copied is what this run trained. A decoder's key hashes
+what it is trained from (:func:`faceleak.privacy.attacks.decoder_key`); when any of that
+changes, the lab trains a new one and the committed file is simply unused.
 
 Usage::
 
     python scripts/train_inversion_models.py --mode quick [--threads 2] [--retrain]
+    python scripts/train_inversion_models.py --mode quick --decoders all  # or lab3, lab4
 """
 
 from __future__ import annotations
@@ -33,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="ignore cached and committed checkpoints")
     parser.add_argument("--no-copy", action="store_true",
                         help="train into the cache only; do not write into the package")
+    parser.add_argument("--decoders", choices=["lab3", "lab4", "all"],
+                        help="train Lab 3's or Lab 4's decoders (or both) and write them into "
+                             "the package, instead of the GAN and the type II judge")
     args = parser.parse_args(argv)
+    if args.decoders:
+        return write_decoders(args.mode, args.threads, args.no_copy, args.decoders)
 
     import torch
 
@@ -79,6 +92,46 @@ def main(argv: list[str] | None = None) -> int:
         target = gan.packaged_gan_path(args.mode, 1).with_name(f"type2-{args.mode}-seed1.pt")
         shutil.copyfile(t2_path, target)
         print(f"type II: copied to {target} ({target.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+def write_decoders(mode: str, threads: int, no_copy: bool, which: str = "all") -> int:
+    """Train the decoders of Labs 3 and 4 in an empty cache and copy them into the package."""
+    import os
+    import tempfile
+
+    import torch
+
+    from faceleak import config
+
+    if threads:
+        torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory(prefix="faceleak-decoders-") as tmp:
+        os.environ[config.CACHE_ENV] = tmp  # read by config.cache_dir() at each call
+        from faceleak import experiments
+        from faceleak.privacy import attacks
+
+        keys = []
+        if which in ("lab3", "all"):
+            run = experiments.run_inversion(mode, seed=0, use_cache=False)
+            keys.append(run.metrics["decoder"]["key"])
+        if which in ("lab4", "all"):
+            result = experiments.reproduce_defences(mode, seed=0, backbone="yale-cosface-plain",
+                                                    reference_backbone=None)
+            files = [row["decoder_file"] for row in result["decoder_at_operating_points"]]
+            keys += [name[len("decoder-"):-len(".pt")] for name in files]
+        for key in keys:
+            source = config.cache_dir() / "inversion" / f"decoder-{key}.pt"
+            target = attacks.packaged_decoder_path(key)
+            if not source.is_file():
+                print(f"decoder {key}: not trained in this run (it was found in the package)")
+                continue
+            if no_copy:
+                print(f"decoder {key}: trained ({source.stat().st_size / 1e6:.2f} MB)")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            print(f"decoder {key}: copied to {target} ({target.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 

@@ -13,6 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The tests' probe problems are small: starting worker processes for them
+# (faceleak.privacy.probes.score_many) would cost more than it saves. The test that compares
+# workers with none sets its own value.
+os.environ.setdefault("FACELEAK_PROBE_WORKERS", "1")
 
 
 def load_script(name: str):

@@ -108,6 +108,41 @@ def test_decoder_training_improves_and_reconstructs(problem):
     assert out.shape == (3, *SIZE) and np.all((out >= 0) & (out <= 1))
 
 
+def test_resolve_decoder_trains_once_then_reads_the_cache_then_the_package(
+        problem, tmp_path, monkeypatch):
+    """Cache, package, train: the same reconstructions whichever way the decoder comes."""
+    monkeypatch.setenv("FACELEAK_CACHE", str(tmp_path / "cache"))
+    model, images, targets = problem
+    calls = []
+
+    def train_now():
+        calls.append(1)
+        return attacks.train_decoder(images, targets, model, SPEC, tiny_cfg(decoder_width=8),
+                                     seed=0, device="cpu", log=None)
+
+    key = attacks.decoder_key({"part": "test", "seed": 0})
+    assert key != attacks.decoder_key({"part": "test", "seed": 1})
+    first, hist, meta = attacks.resolve_decoder(key, train_now, "quick", log=None)
+    assert meta["origin"] == "trained now" and len(calls) == 1
+    assert len(hist["pixel"]) == 35 and len(hist["id"]) == 5
+    again, hist2, meta2 = attacks.resolve_decoder(key, train_now, "quick", log=None)
+    assert meta2["origin"] == "cache" and len(calls) == 1 and hist2 == hist
+    np.testing.assert_array_equal(attacks.decoder_attack(first, targets),
+                                  attacks.decoder_attack(again, targets))
+    # A committed copy is used when the cache lacks it; another key is never served it.
+    packaged = tmp_path / "pkg" / f"decoder-{key}.pt"
+    packaged.parent.mkdir()
+    (tmp_path / "cache" / "inversion" / f"decoder-{key}.pt").rename(packaged)
+    monkeypatch.setattr(attacks, "packaged_decoder_path", lambda k: packaged.with_name(
+        f"decoder-{k}.pt"))
+    lines = []
+    _, _, meta3 = attacks.resolve_decoder(key, train_now, "quick", log=lines.append)
+    assert meta3["origin"] == "package" and len(calls) == 1 and "package" in lines[0]
+    _, _, meta4 = attacks.resolve_decoder(attacks.decoder_key({"part": "other"}), train_now,
+                                          "quick", log=None)
+    assert meta4["origin"] == "trained now" and len(calls) == 2
+
+
 def test_mapper_and_sampling(problem):
     model, _, _ = problem
     g_net = gan.Generator(tiny_gan_config()).eval()
@@ -309,6 +344,7 @@ def test_run_inversion_end_to_end_on_a_tiny_configuration(tmp_path, monkeypatch)
     assert run.metrics["split_heldout_subjects"] == list(split.heldout)
     assert set(run.recon) == {"decoder", "gradient", "gan", "gan_init"}
     assert all(v.shape == (2, 64, 56) for v in run.recon.values())
+    assert run.metrics["decoder"]["origin"] == "trained now"
     json.dumps(run.metrics)
     again = experiments.run_inversion(seed=0, plan=plan, log=None,  # from the cache
                                       attack_subjects=heldout)

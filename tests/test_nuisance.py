@@ -323,3 +323,18 @@ def test_run_nuisance_dial_end_to_end_with_the_course_backbone(small_faces, cach
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_dial_leakage_is_the_same_with_worker_processes(monkeypatch):
+    """Factors probed in worker processes give exactly the rows of the sequential run."""
+    x, strengths, subjects = synthetic_dial(signal=2.0)
+    plan = nuisance.dial_plan("quick", factors=("rotation", "zoom"), kinds=("linear",),
+                              **{**PROBE_PLAN, "n_splits": 2})
+    args = ({"rotation": x, "zoom": x[:, ::-1]}, {"rotation": strengths, "zoom": strengths},
+            subjects, plan)
+    rows = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("FACELEAK_PROBE_WORKERS", workers)
+        rows[workers] = nuisance.dial_leakage(*args)
+    assert [r["factor"] for r in rows["2"]] == ["rotation", "zoom"]
+    assert rows["1"] == rows["2"]

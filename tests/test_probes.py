@@ -105,6 +105,22 @@ def test_leakage_table_schema_and_ratio():
     assert table["lighting_class"]["chance"]["accuracy"] < 0.5
 
 
+def test_leakage_table_is_the_same_with_worker_processes(monkeypatch):
+    """The fits run in worker processes give exactly the scores of the sequential run."""
+    x, az, groups, train, test = synthetic(signal=1.0)
+    targets = {"azimuth": az, "lighting_class": probes.lighting_class(az)}
+    feature_sets = {"embedding": x, "pixels": x[:, ::-1] + 0.5 * x[:, :1]}
+    tables = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv(probes.WORKERS_ENV, workers)
+        tables[workers] = probes.leakage_table(feature_sets, targets, groups, train, test,
+                                               kinds=("linear", "mlp"), n_permutations=0)
+    assert tables["1"] == tables["2"]
+    monkeypatch.setenv(probes.WORKERS_ENV, "zero")
+    with pytest.raises(ValueError, match="positive integer"):
+        probes.probe_workers()
+
+
 def test_leakage_table_refuses_overlapping_subjects():
     x, az, groups, train, _ = synthetic()
     overlap = train.copy()

@@ -142,7 +142,7 @@ def test_linear_inverter_is_adaptive_and_ranks_noise_below_no_defence():
 
 
 @pytest.mark.parametrize("steps", [pytest.param(150, marks=pytest.mark.slow), 5])
-def test_decoder_inverter_at_operating_points(steps, monkeypatch):
+def test_decoder_inverter_at_operating_points(steps, monkeypatch, cache):
     """Chapter 3's decoder, retrained on protected templates, at chosen operating points.
 
     150 steps (slow tier) learn enough to show that noise hurts the attack; 5 steps (fast
@@ -175,6 +175,8 @@ def test_decoder_inverter_at_operating_points(steps, monkeypatch):
     clean, noisy, _ = rows
     assert all(0.0 <= r["inversion_success_other_1e-2"] <= 1.0 for r in rows)
     assert all(-1.0 <= r["inversion_ssim"] <= 1.0 for r in rows)
+    # An empty cache and keys no committed decoder has: each one is trained here, and says so.
+    assert [r["decoder_origin"] for r in rows] == ["trained now"] * 3
     assert isinstance(defenses.make_defence("biohash", 32), defenses.BioHash)
     assert [(c.decoder_steps, c.decoder_id_steps) for c in trained] == [(steps, 0)] * 3
     if steps < 150:
@@ -222,3 +224,33 @@ def test_gan_inverter_goes_through_linear_defences_only():
     with torch.no_grad():
         out = attacks.embed_tensor(attacked, spec, torch.as_tensor(faces.images[:8]))
     np.testing.assert_allclose(out.numpy(), inlp.transform(emb[:8]), atol=1e-4)
+
+
+def test_leakage_experiment_reuses_an_identical_table(monkeypatch):
+    """Lab 2 asks for split 0's table twice: the second call is a copy, not a recomputation,
+    and any change of input (here the embedding) computes afresh."""
+    from faceleak.experiments import leakage
+    from faceleak.experiments.plan import resolve_plan
+    from faceleak.privacy import probes
+    from faceleak.vision import data
+
+    faces = data.load_faces((64, 56), subjects=["yaleB01", "yaleB02", "yaleB03", "yaleB05"])
+    split = data.split_subjects(faces.subjects, n_heldout=1, seed=0)
+    emb = np.random.default_rng(0).normal(size=(len(faces), 8)).astype(np.float32)
+    calls = []
+
+    def table(feature_sets, targets, *args, **kwargs):  # stands in for the probes: a count
+        calls.append(1)
+        return {t: {"embedding": {"accuracy": float(len(calls))}} for t in targets}
+
+    monkeypatch.setattr(probes, "leakage_table", table)
+    monkeypatch.setattr(leakage, "_TABLES", {})
+    kwargs = {"plan": resolve_plan("quick", "cpu"), "seed": 0, "targets": ("lighting_class",),
+              "permutation_test": False}
+    first = leakage.leakage_experiment(faces, split, emb, None, **kwargs)
+    second = leakage.leakage_experiment(faces, split, emb, None, **kwargs)
+    assert second == first and len(calls) == 1
+    second["lighting_class"]["embedding"]["accuracy"] = -1.0  # a copy: the memo is untouched
+    assert leakage.leakage_experiment(faces, split, emb, None, **kwargs) == first
+    changed = leakage.leakage_experiment(faces, split, emb + 1e-3, None, **kwargs)
+    assert len(calls) == 2 and changed["lighting_class"]["embedding"]["accuracy"] == 2.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -286,17 +287,31 @@ def decoder_inverter(faces: data.FaceSet, split: data.SubjectSplit, backbone: st
     the pixel loss only: its identity-loss phase needs gradients through the defence, which
     binarisation and quantisation do not have. About ten times slower than the linear
     decoder, so the lab runs it with no defence and at the best operating point only.
+    Each decoder is resolved by :func:`faceleak.privacy.attacks.resolve_decoder` (cache,
+    package, train), keyed by the backbone's weights, the split, the sizes, the seed and the
+    defence; the row says where it came from (``decoder_origin``, ``decoder_file``).
     """
     model, spec = common.split_backbone(backbone, split, plan)
     judge, test_idx = _inversion_judge(faces, split, embedding, model, spec, far)
     train, _ = split.masks(faces.subjects)
     cfg = replace(plan.inversion, decoder_id_steps=0)
+    # What a decoder is trained from, but the defence: the key adds the defence and strength.
+    recipe = {"part": "defence-decoder", "backbone": backbone, "mode": plan.mode,
+              "w": embed.weights_hash(model), "split": sorted(split.heldout),
+              "data": faces.source.kind, "n_images": len(faces), "cfg": cfg.to_dict(),
+              "seed": seed}
 
     def inverter(protected: np.ndarray, row: dict) -> dict:
         x = np.asarray(protected, dtype=np.float32)
-        decoder, _ = attacks.train_decoder(faces.images[train], x[train], model, spec, cfg,
-                                             seed=seed, device=plan.device, log=None)
-        return judge(attacks.decoder_attack(decoder, x[test_idx]))
+        defence = ("none", 0.0) if row.get("fitted_defence") is None else (
+            str(row["defence_id"]), float(row["strength"]))
+        key = attacks.decoder_key({**recipe, "defence": defence})
+        decoder, _, meta = attacks.resolve_decoder(
+            key, lambda: attacks.train_decoder(faces.images[train], x[train], model, spec, cfg,
+                                               seed=seed, device=plan.device, log=None),
+            plan.mode, log=None)
+        return {**judge(attacks.decoder_attack(decoder, x[test_idx])),
+                "decoder_origin": meta["origin"], "decoder_file": Path(meta["path"]).name}
 
     return inverter
 

@@ -33,12 +33,14 @@ from faceleak.privacy.attacks import (
     Log,
     choose_alpha,
     decoder_attack,
+    decoder_key,
     embed_array,
     fit_ridge,
     frozen,
     gan_attack,
     gradient_attack,
     pixel_light_features,
+    resolve_decoder,
     sample_gan,
     train_decoder,
     train_mapper,
@@ -314,8 +316,10 @@ def _prepare_targets(setup: _Models, cfg: InversionConfig) -> _Targets:
 
 
 def _attack(setup: _Models, targets: _Targets, cfg: InversionConfig, seed: int, dev: str,
-            timer: common.PhaseTimer, log: Log) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
-    """The three attacks on the targets' embeddings: reconstructions, GAN latents, histories."""
+            timer: common.PhaseTimer, log: Log, decoder_key: str, mode: str
+            ) -> tuple[dict[str, np.ndarray], np.ndarray, dict, dict]:
+    """The three attacks on the targets' embeddings: reconstructions, GAN latents, histories,
+    and where the decoder came from (``decoder_key`` names it: cache, package or trained)."""
     model, spec, generator = setup.model, setup.spec, setup.generator
     t_emb = targets.embeddings
     with timer("gan_samples_s"):  # the mapping's training set and the decoder's extra faces
@@ -325,11 +329,15 @@ def _attack(setup: _Models, targets: _Targets, cfg: InversionConfig, seed: int, 
     histories: dict[str, list[float]] = {}
     with timer("decoder_s"):  # 1. decoder (black box at attack time)
         train = setup.train_mask
-        decoder, dec_hist = train_decoder(
-            np.concatenate([setup.faces.images[train], x_s]),
-            np.concatenate([targets.emb[train], e_s]), model, spec, cfg, seed=seed, device=dev,
-            log=log)
-        recon["decoder"] = decoder_attack(decoder, t_emb)
+
+        def train_now():
+            return train_decoder(
+                np.concatenate([setup.faces.images[train], x_s]),
+                np.concatenate([targets.emb[train], e_s]), model, spec, cfg, seed=seed,
+                device=dev, log=log)
+
+        decoder, dec_hist, dec_meta = resolve_decoder(decoder_key, train_now, mode, log)
+        recon["decoder"] = decoder_attack(decoder.to(dev), t_emb)
         histories["decoder_pixel"] = dec_hist["pixel"]
         histories["decoder_id"] = dec_hist["id"]
     with timer("gradient_s"):  # 2. white-box pixels from the mean face
@@ -346,7 +354,7 @@ def _attack(setup: _Models, targets: _Targets, cfg: InversionConfig, seed: int, 
         recon["gan"], z_gan, histories["gan"] = gan_attack(
             generator, model, spec, t_emb, z0, cfg.gan_steps, cfg.gan_lr, cfg.gan_prior,
             cfg.gan_light_weight, targets.light_from_emb, targets.light_from_pixels)
-    return recon, z_gan, histories
+    return recon, z_gan, histories, dec_meta
 
 
 def _measure(setup: _Models, targets: _Targets, recon: dict[str, np.ndarray]
@@ -484,11 +492,16 @@ def run_inversion(
         return cached
     with timer("setup_s"):
         targets = _prepare_targets(setup, cfg)
-    recon, z_gan, histories = _attack(setup, targets, cfg, attack_seed, dev, timer, log)
+    # The decoder depends on everything the run does but the judge; the run key covers it.
+    recon, z_gan, histories, dec_meta = _attack(
+        setup, targets, cfg, attack_seed, dev, timer, log,
+        decoder_key({"part": "inversion-decoder", "run": key}), resolved)
     with timer("metrics_s"):
         reports, curves, reference = _measure(setup, targets, recon)
     metrics = _summarise(setup, targets, cfg, reports, reference, backbone, resolved, seed,
                          attack_seed, dev, timer.summary())
+    metrics["decoder"] = {"origin": dec_meta["origin"], "key": dec_meta["key"],
+                          "file": Path(dec_meta["path"]).name}
     faces, idx = setup.faces, targets.index
     run = InversionRun(metrics, faces.images[idx], faces.subjects[idx], faces.azimuth[idx],
                        faces.elevation[idx], recon, targets.mean_face, z_gan, curves,

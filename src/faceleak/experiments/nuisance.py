@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
+from joblib import Parallel, delayed
 from PIL import Image, ImageEnhance
 from skimage.filters import gaussian
 from skimage.transform import SimilarityTransform, rotate, warp
@@ -656,10 +657,20 @@ def dial_leakage(
         ``pixels_probe`` (the kind chosen most often); ``p_value``; ``pixel_components``.
     """
     # The probes multiply matrices of about a hundred rows: BLAS threads cost more than they
-    # save there (one thread made the MLP probe ten times faster on two cores).
+    # save there (one thread made the MLP probe ten times faster on two cores). The factors
+    # are independent: they are spread over worker processes instead, one thread each, which
+    # gives the same numbers as one after the other (probes.probe_workers()).
+    jobs = [(name, feats, strengths, subjects, plan, pixels_by_factor, seed)
+            for name, feats in features_by_factor.items()]
+    n_jobs = min(probes.probe_workers(), len(jobs))
+    if n_jobs <= 1:
+        return [_one_thread_factor(*job) for job in jobs]
+    return Parallel(n_jobs=n_jobs)(delayed(_one_thread_factor)(*job) for job in jobs)
+
+
+def _one_thread_factor(*args) -> dict:
     with threadpool_limits(limits=1):
-        return [_factor_leakage(name, feats, strengths, subjects, plan, pixels_by_factor, seed)
-                for name, feats in features_by_factor.items()]
+        return _factor_leakage(*args)
 
 
 def _factor_leakage(name: str, feats: np.ndarray, strengths: Mapping[str, np.ndarray],

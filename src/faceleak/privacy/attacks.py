@@ -33,10 +33,13 @@ JSON summary the CLI writes. Both cache under ``config.cache_dir()/inversion``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,6 +47,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from faceleak import config
+from faceleak.vision.checkpoints import read_checkpoint_file, resolve_checkpoint
 
 INVERSION_CODE_VERSION = 1
 ATTACKS: tuple[str, ...] = ("decoder", "gradient", "gan")
@@ -143,6 +147,84 @@ def embed_array(model: nn.Module, spec, images: np.ndarray, batch_size: int = 25
             x = torch.as_tensor(np.asarray(images[s:s + batch_size], np.float32), device=dev)
             out.append(embed_tensor(model, spec, x).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, spec.embedding_dim), np.float32)
+
+
+# =========================================================================== decoder store
+#
+# A trained decoder depends only on what it was trained from (the attacked embedder, the
+# training subjects, the GAN samples, the defence, the sizes and seeds), so, like the
+# course's backbones and the GAN, the quick-mode decoders of Labs 3 and 4 are committed with
+# the package (``resources/decoders``, written by ``scripts/train_inversion_models.py
+# --decoders``) and looked up by a key that hashes those inputs: cache, package, train.
+
+DECODER_FORMAT = "faceleak-decoder/1"
+DECODER_RESOURCE_DIR = "decoders"
+
+
+def decoder_key(payload: dict) -> str:
+    """Key of a decoder: a hash of everything it is trained from (see :func:`resolve_decoder`)."""
+    text = json.dumps({**payload, "format": DECODER_FORMAT, "code": INVERSION_CODE_VERSION},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def packaged_decoder_path(key: str) -> Path:
+    """The decoder committed with the package under ``key`` (may not exist)."""
+    return Path(str(resources.files("faceleak") / "resources" / DECODER_RESOURCE_DIR
+                    / f"decoder-{key}.pt"))
+
+
+def _read_decoder(path: Path) -> dict:
+    return read_checkpoint_file(path, DECODER_FORMAT,
+                                "delete it; the decoder is retrained on the next run.")
+
+
+def resolve_decoder(key: str, train: Callable[[], tuple[Decoder, dict]], mode: str,
+                    log: Log = print) -> tuple[Decoder, dict, dict]:
+    """The decoder of ``key``: from the cache, else the package, else ``train()`` it.
+
+    Parameters
+    ----------
+    key
+        :func:`decoder_key` of the inputs ``train`` uses.
+    train
+        Trains the decoder: returns ``(decoder, history)`` as :func:`train_decoder` does.
+    mode
+        Run mode, recorded in a new checkpoint.
+    log
+        Where the decoder came from is reported here (None: silent).
+
+    Returns
+    -------
+    decoder, history, meta
+        The eval-mode decoder (float32, read back from float16 weights, so that a decoder
+        trained now and one loaded later give the same reconstructions), its training
+        history and :func:`faceleak.vision.checkpoints.checkpoint_meta` (``origin``, ``path``).
+    """
+    def make() -> dict:
+        decoder, history = train()
+        return {"format": DECODER_FORMAT, "key": key, "mode": mode,
+                "config": {"emb_dim": int(decoder.fc[0].in_features), "width": decoder.width,
+                           "image_size": [8 * decoder.start[0], 8 * decoder.start[1]]},
+                "history": {"pixel": [float(v) for v in history["pixel"]],
+                            "id": [float(v) for v in history["id"]],
+                            "seconds": float(history.get("seconds", 0.0))},
+                "torch_version": str(torch.__version__),
+                "state_dict": {k: (v.detach().cpu().half() if v.is_floating_point()
+                                   else v.detach().cpu())
+                               for k, v in decoder.state_dict().items()}}
+
+    cache = config.cache_dir() / "inversion" / f"decoder-{key}.pt"
+    ckpt, meta = resolve_checkpoint(key, cache, packaged_decoder_path(key), _read_decoder, make,
+                                    what="decoder", remedy="train it (pass train).")
+    cfg = ckpt["config"]
+    decoder = Decoder(cfg["emb_dim"], cfg["width"], tuple(cfg["image_size"]))
+    decoder.load_state_dict({k: v.float() if v.is_floating_point() else v
+                             for k, v in ckpt["state_dict"].items()})
+    if log is not None and meta["origin"] != "trained now":
+        log(f"decoder: loaded from the {meta['origin']} ({Path(meta['path']).name}); trained "
+            f"in {ckpt['history']['seconds']:.0f} s")
+    return decoder.eval(), dict(ckpt["history"]), meta
 
 
 # =========================================================================== light probes

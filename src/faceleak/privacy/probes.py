@@ -18,12 +18,14 @@ raw pixels (PCA + the same probe) and, from the caller, an untrained network.
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import stats
 from scipy.linalg import LinAlgWarning
 from sklearn.base import BaseEstimator, clone
@@ -36,6 +38,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 Task = Literal["regression", "classification"]
 ProbeKind = Literal["linear", "mlp", "chance"]
@@ -243,6 +246,47 @@ def cross_subject(features: np.ndarray, target: np.ndarray, train_mask: np.ndarr
                                                           target[train_mask])
     pred = probe.predict(features[test_mask])
     return score_predictions(task, target[test_mask], pred), pred
+
+
+#: Environment variable capping the worker processes of :func:`score_many` (1: no workers).
+WORKERS_ENV = "FACELEAK_PROBE_WORKERS"
+
+
+def probe_workers() -> int:
+    """Worker processes for independent probe fits: the CPUs this process may use (at most
+    4), or ``FACELEAK_PROBE_WORKERS`` when it is set."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {raw!r}")
+        return int(raw)
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(4, available))
+
+
+def _one_thread_score(*args) -> ProbeScore:
+    # One BLAS thread per fit, in a worker as in the parent: the probes multiply small
+    # matrices, and one thread gives the same numbers wherever the fit runs.
+    with threadpool_limits(limits=1):
+        return cross_subject(*args)[0]
+
+
+def score_many(jobs: Sequence[tuple]) -> list[ProbeScore]:
+    """:func:`cross_subject` scores of many independent fits, spread over worker processes.
+
+    Each job is the argument tuple of :func:`cross_subject`. The fits are independent and
+    seeded, and each runs on one BLAS thread, so the scores do not depend on the number of
+    workers (:func:`probe_workers`); with two cores, two workers roughly halve the time of
+    a leakage table.
+    """
+    jobs = list(jobs)
+    n_jobs = min(probe_workers(), len(jobs))
+    if n_jobs <= 1:
+        return [_one_thread_score(*job) for job in jobs]
+    return Parallel(n_jobs=n_jobs)(delayed(_one_thread_score)(*job) for job in jobs)
 
 
 def grouped_cv(features: np.ndarray, target: np.ndarray, groups: np.ndarray, task: Task,
@@ -461,20 +505,27 @@ def leakage_table(
     train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
     if set(groups[train_mask]) & set(groups[test_mask]):
         raise ValueError("train and test subjects overlap: the split must be subject-disjoint")
+    for name in targets:
+        if name not in TARGETS:
+            raise ValueError(f"unknown target {name!r}; known: {sorted(TARGETS)}")
+    # Every (target, feature set, probe kind) fit is independent: fit them all at once.
+    jobs = {}
+    for name, target in targets.items():
+        for feat_name, feats in {**feature_sets, "chance": None}.items():
+            x = np.zeros((len(target), 1), np.float32) if feats is None else np.asarray(feats)
+            for k in (("chance",) if feats is None else kinds):
+                jobs[(name, feat_name, k)] = (x, np.asarray(target), train_mask, test_mask,
+                                              TARGETS[name], k, seed, groups)
+    fitted = dict(zip(jobs, score_many(list(jobs.values())), strict=True))
     table: dict = {}
     for name, target in targets.items():
-        task = TARGETS.get(name)
-        if task is None:
-            raise ValueError(f"unknown target {name!r}; known: {sorted(TARGETS)}")
+        task = TARGETS[name]
         target = np.asarray(target)
         row: dict = {}
         best_kind: dict[str, ProbeKind] = {}
         for feat_name, feats in {**feature_sets, "chance": None}.items():
             kinds_here: tuple[ProbeKind, ...] = ("chance",) if feats is None else kinds
-            x = np.zeros((len(target), 1), np.float32) if feats is None else np.asarray(feats)
-            scores = {k: cross_subject(x, target, train_mask, test_mask, task, k, seed,
-                                       groups)[0]
-                      for k in kinds_here}
+            scores = {k: fitted[(name, feat_name, k)] for k in kinds_here}
             best = max(scores, key=lambda k: scores[k].main)
             best_kind[feat_name] = best
             row[feat_name] = _score_entry(name, scores[best], best, scores)
