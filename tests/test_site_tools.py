@@ -351,9 +351,10 @@ def test_each_widget_needs_the_note_and_a_static_picture_below_it(site: Site):
     state = ("<script type='application/vnd.jupyter.widget-state+json'>"
              '{"version_major": 2, "version_minor": 0, "state": {"a": {}, "b": {}}}</script>'
              "<script src='embed-amd.js'></script>")
-    note = f"<p><strong>{check_site.WIDGET_NOTE}; the picture below is its default state.</strong></p>"
+    note = (f"<p><strong>{check_site.WIDGET_NOTE}; the picture below is its default "
+            "state.</strong></p>")
     img = "<img alt='the main states of the widget' src='x.png'/>"
-    # The first widget's note and picture come only after the second widget: both lack theirs.
+    # The note and picture come only after the second widget: the first one lacks them.
     site.write("book/intro.html", page(view("a") + view("b") + note + img, head=state))
     assert fails(site.findings("book/intro.html"), "widgets") == [
         f"widget 1 has no note '{check_site.WIDGET_NOTE}' below it: in the book its controls "
