@@ -563,7 +563,8 @@ def _static_alternatives(views: list[Tag], page: str) -> Iterator[Finding]:
 
     A published page has no kernel: the widget's controls do not respond. The lab says so
     in a note (:data:`WIDGET_NOTE`) and shows the widget's default and main states as a
-    static picture below it, so a reader of the book sees what the widget would show.
+    static picture below it (an image, or for a widget that shows text, its HTML in a
+    ``<div class="faceleak-static">``), so a reader of the book sees what it would show.
     """
     for k, view in enumerate(views):
         stop = views[k + 1] if k + 1 < len(views) else None
@@ -573,11 +574,16 @@ def _static_alternatives(views: list[Tag], page: str) -> Iterator[Finding]:
                           f"widget {k + 1} has no note '{WIDGET_NOTE}' below it: in the book "
                           "its controls are dead and nothing says so")
             continue
-        image = note.find_next("img")
+        image = note.find_next(_is_static_picture)
         if image is None or (stop is not None and _comes_after(image, stop)):
             yield Finding(page, "widgets", "fail",
                           f"widget {k + 1} has the note but no static picture of its states "
                           "after it (show a faceleak.viz strip below the note)")
+
+
+def _is_static_picture(tag: Tag) -> bool:
+    """An image, or a block of pre-rendered HTML marked ``faceleak-static`` (text widgets)."""
+    return tag.name == "img" or "faceleak-static" in (tag.get("class") or [])
 
 
 def _comes_after(node, other: Tag) -> bool:

@@ -367,6 +367,11 @@ def test_each_widget_needs_the_note_and_a_static_picture_below_it(site: Site):
     site.write("book/intro.html", page(view("a") + note + img + view("b") + note + img,
                                        head=state))
     assert fails(site.findings("book/intro.html"), "widgets") == []
+    # A text widget's static alternative is its HTML in a faceleak-static block.
+    text = "<div class='faceleak-static'><p>labels: LICENSE_GRANT</p></div>"
+    site.write("book/intro.html", page(view("a") + note + img + view("b") + note + text,
+                                       head=state))
+    assert fails(site.findings("book/intro.html"), "widgets") == []
 
 
 def test_alt_text_is_reported_and_fails_only_when_asked(site: Site):

@@ -94,3 +94,13 @@ def test_strength_strip_has_a_row_per_defence_and_a_panel_per_strength():
     assert "EER 0.180" in fig.axes[1].get_title()
     with pytest.raises(ValueError, match="no sweep rows"):
         viz_defences.strength_strip(rows, reconstruct, np.zeros((8, 7)), defences=["biohash"])
+
+
+def test_tos_static_view_is_the_explorers_output_in_a_marked_block():
+    pytest.importorskip("ipywidgets")
+    from faceleak.widgets import tos as widgets_tos
+
+    clause = "We may share your personal data with our partners for advertising."
+    html = widgets_tos.static_view(clause).data
+    assert html == f'<div class="faceleak-static">{widgets_tos.render_clause(clause)}</div>'
+    assert "<mark" in html or "<b>" in html  # the analysis is there, not just the wrapper
