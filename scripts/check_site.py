@@ -81,6 +81,8 @@ CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com")
 COLAB_PREFIX = "https://colab.research.google.com/github/"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+#: What a lab says below each widget: the published book has no kernel behind the controls.
+WIDGET_NOTE = "Interactive in Colab or Jupyter"
 RAW_LATEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{")
 # The text a figure leaves when it was not saved as an image.
 FIGURE_REPR = re.compile(
@@ -549,10 +551,44 @@ def check_offline(soup: BeautifulSoup, page: str, ctx: SiteContext) -> Iterator[
         if model_id not in models:
             yield Finding(page, "widgets", "fail",
                           f"widget view of model {model_id} has no saved state: renders blank")
+    yield from _static_alternatives(views, page)
     srcs = " ".join(str(s["src"]) for s in soup.find_all("script", src=True))
     if "embed-amd" not in srcs and "html-manager" not in srcs:
         yield Finding(page, "widgets", "fail",
                       "widget views but no widget manager script (nb_ipywidgets_js)")
+
+
+def _static_alternatives(views: list[Tag], page: str) -> Iterator[Finding]:
+    """Each widget view is followed, before the next one, by the note and a picture.
+
+    A published page has no kernel: the widget's controls do not respond. The lab says so
+    in a note (:data:`WIDGET_NOTE`) and shows the widget's default and main states as a
+    static picture below it (an image, or for a widget that shows text, its HTML in a
+    ``<div class="faceleak-static">``), so a reader of the book sees what it would show.
+    """
+    for k, view in enumerate(views):
+        stop = views[k + 1] if k + 1 < len(views) else None
+        note = view.find_next(string=lambda s: WIDGET_NOTE in s)
+        if note is None or (stop is not None and _comes_after(note, stop)):
+            yield Finding(page, "widgets", "fail",
+                          f"widget {k + 1} has no note '{WIDGET_NOTE}' below it: in the book "
+                          "its controls are dead and nothing says so")
+            continue
+        image = note.find_next(_is_static_picture)
+        if image is None or (stop is not None and _comes_after(image, stop)):
+            yield Finding(page, "widgets", "fail",
+                          f"widget {k + 1} has the note but no static picture of its states "
+                          "after it (show a faceleak.viz strip below the note)")
+
+
+def _is_static_picture(tag: Tag) -> bool:
+    """An image, or a block of pre-rendered HTML marked ``faceleak-static`` (text widgets)."""
+    return tag.name == "img" or "faceleak-static" in (tag.get("class") or [])
+
+
+def _comes_after(node, other: Tag) -> bool:
+    """Whether ``node`` comes after ``other`` in document order."""
+    return any(prev is other for prev in node.find_all_previous())
 
 
 def _prose_in_maths(tex: str) -> str | None:

@@ -336,9 +336,42 @@ def test_widget_views_need_state_and_a_manager(site: Site):
     assert any("no saved widget state" in m for m in fails(site.findings("book/intro.html")))
     state = ("<script type='application/vnd.jupyter.widget-state+json'>"
              '{"version_major": 2, "version_minor": 0, "state": {"abc": {}}}</script>')
-    site.write("book/intro.html", page(view, head=state))
+    static = (f"<blockquote><p><strong>{check_site.WIDGET_NOTE}; the picture below is its "
+              "default state.</strong></p></blockquote><img alt='a strip' src='x.png'/>")
+    site.write("book/intro.html", page(view + static, head=state))
     assert fails(site.findings("book/intro.html"), "widgets") == [
         "widget views but no widget manager script (nb_ipywidgets_js)"]
+
+
+def test_each_widget_needs_the_note_and_a_static_picture_below_it(site: Site):
+    def view(model: str) -> str:
+        return ("<script type='application/vnd.jupyter.widget-view+json'>"
+                f'{{"version_major": 2, "version_minor": 0, "model_id": "{model}"}}</script>')
+
+    state = ("<script type='application/vnd.jupyter.widget-state+json'>"
+             '{"version_major": 2, "version_minor": 0, "state": {"a": {}, "b": {}}}</script>'
+             "<script src='embed-amd.js'></script>")
+    note = (f"<p><strong>{check_site.WIDGET_NOTE}; the picture below is its default "
+            "state.</strong></p>")
+    img = "<img alt='the main states of the widget' src='x.png'/>"
+    # The note and picture come only after the second widget: the first one lacks them.
+    site.write("book/intro.html", page(view("a") + view("b") + note + img, head=state))
+    assert fails(site.findings("book/intro.html"), "widgets") == [
+        f"widget 1 has no note '{check_site.WIDGET_NOTE}' below it: in the book its controls "
+        "are dead and nothing says so"]
+    # A note without a picture is not enough.
+    site.write("book/intro.html", page(view("a") + note + img + view("b") + note, head=state))
+    assert fails(site.findings("book/intro.html"), "widgets") == [
+        "widget 2 has the note but no static picture of its states after it (show a "
+        "faceleak.viz strip below the note)"]
+    site.write("book/intro.html", page(view("a") + note + img + view("b") + note + img,
+                                       head=state))
+    assert fails(site.findings("book/intro.html"), "widgets") == []
+    # A text widget's static alternative is its HTML in a faceleak-static block.
+    text = "<div class='faceleak-static'><p>labels: LICENSE_GRANT</p></div>"
+    site.write("book/intro.html", page(view("a") + note + img + view("b") + note + text,
+                                       head=state))
+    assert fails(site.findings("book/intro.html"), "widgets") == []
 
 
 def test_alt_text_is_reported_and_fails_only_when_asked(site: Site):

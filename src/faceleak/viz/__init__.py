@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from faceleak.vision.data import FaceSet
@@ -269,5 +271,60 @@ def detection_rates(table, title: str | None = None):
     ax.set_ylim(0, 108)
     ax.set_title(title or "MTCNN finds far fewer faces under side light")
     ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def pair_strip(faces: FaceSet, embeddings: np.ndarray, pairs: Sequence[tuple[int, int]],
+               threshold: float, far: float | None = None, title: str | None = None):
+    """Several face pairs side by side, each with its cosine and the decision at a threshold.
+
+    The static version of :func:`faceleak.widgets.pair_explorer` for the published book:
+    it shows the states a reader would pick in the widget.
+
+    Parameters
+    ----------
+    faces
+        The faces the indices refer to.
+    embeddings
+        One embedding per face (N, D); rows are L2-normalised here.
+    pairs
+        ``(i, j)`` indices of the pairs to show.
+    threshold
+        The cosine threshold of the decision.
+    far
+        The FAR that gave the threshold, named in the title.
+    title
+        A title for the whole strip.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if not pairs:
+        raise ValueError("give at least one (i, j) pair to show")
+    emb = np.asarray(embeddings, dtype=np.float64)
+    if emb.shape[0] != len(faces):
+        raise ValueError(f"need one embedding per face: {emb.shape[0]} for {len(faces)} faces")
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    fig, axes = plt.subplots(1, 2 * len(pairs), figsize=(2.1 * len(pairs) * 2, 3.0),
+                             squeeze=False)
+    for k, (i, j) in enumerate(pairs):
+        sim = float(emb[i] @ emb[j])
+        accept = sim >= threshold
+        truth = "same person" if faces.subjects[i] == faces.subjects[j] else "different people"
+        for ax, idx in zip(axes[0, 2 * k: 2 * k + 2], (i, j), strict=True):
+            ax.imshow(faces.images[idx], cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"{faces.subjects[idx]}\nA{int(faces.azimuth[idx]):+d} "
+                         f"E{int(faces.elevation[idx]):+d}", fontsize=7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0, 2 * k].set_xlabel(
+            f"cosine {sim:.3f}: {'ACCEPT' if accept else 'REJECT'}\n(truth: {truth})",
+            fontsize=8, color="#006400" if accept else "#8B0000", loc="left")
+    at = f" (FAR {far:g})" if far is not None else ""
+    fig.suptitle(title or f"Pairs judged at threshold {threshold:.3f}{at}", fontsize=9)
     fig.tight_layout()
     return fig

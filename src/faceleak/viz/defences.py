@@ -61,3 +61,60 @@ def tradeoff(rows: Sequence[Mapping], leakage_key: str = "lighting_class_accurac
     ax.set_title(title or "Privacy against utility for each template protection", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def strength_strip(rows: Sequence[Mapping], reconstruct, original: np.ndarray,
+                   defences: Sequence[str] | None = None):
+    """Lab 4's explorer as a still: one row per defence, one column per strength.
+
+    The static version of :func:`faceleak.widgets.defences.strength_explorer` for the
+    published book. Each panel is the adaptive attacker's reconstruction of the held-out
+    photo (first column) under that defence and strength, captioned with the EER and the
+    light-class accuracy of the sweep row.
+
+    Parameters
+    ----------
+    rows
+        Sweep rows from :func:`faceleak.experiments.defences.defence_sweep`.
+    reconstruct
+        ``reconstruct(defence_id, strength) -> image``, as for the widget.
+    original
+        The attacked held-out photo (H, W).
+    defences
+        The ``defence_id`` values to show, in order (default: all but ``none``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    by_defence: dict[str, list[Mapping]] = {}
+    for r in rows:
+        if r["defence_id"] != "none":
+            by_defence.setdefault(r["defence_id"], []).append(r)
+    names = list(defences) if defences is not None else list(by_defence)
+    unknown = [d for d in names if d not in by_defence]
+    if not names or unknown:
+        raise ValueError(f"no sweep rows for defence(s) {unknown or names}; "
+                         f"the sweep has {sorted(by_defence)}")
+    cols = 1 + max(len(by_defence[d]) for d in names)
+    fig, axes = plt.subplots(len(names), cols, figsize=(1.45 * cols, 1.95 * len(names)),
+                             squeeze=False)
+    for i, name in enumerate(names):
+        axes[i, 0].imshow(original, cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].set_title("held-out photo", fontsize=7)
+        axes[i, 0].set_ylabel(by_defence[name][0]["defence"], fontsize=7)
+        for k, row in enumerate(by_defence[name], start=1):
+            axes[i, k].imshow(reconstruct(name, row["strength"]), cmap="gray", vmin=0, vmax=1)
+            axes[i, k].set_title(f"strength {row['strength']:g}\nEER {row['eer']:.3f}, "
+                                 f"light {row['lighting_class_accuracy']:.2f}", fontsize=6)
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if not ax.images:
+                ax.axis("off")
+    fig.suptitle("The attacker's reconstruction under each defence and strength "
+                 "(light = light-class accuracy of the retrained probe)", fontsize=8)
+    fig.tight_layout()
+    return fig

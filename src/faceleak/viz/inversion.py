@@ -177,3 +177,48 @@ def gan_samples(generator, n: int = 16, seed: int = 0):
         _bare(ax)
     fig.tight_layout(pad=0.2)
     return fig
+
+
+def latent_walk_strip(run, a: int = 0, b: int = 1, n: int = 5):
+    """The latent walk of Lab 3 as a still: ``n`` positions, G(z) above, pixel cross-fade below.
+
+    The static version of :func:`faceleak.widgets.inversion.latent_walk` for the published
+    book: the same positions the slider would show at ``w = 0, 1/(n-1), ..., 1``.
+
+    Parameters
+    ----------
+    run
+        An :class:`~faceleak.experiments.inversion.InversionRun` with its generator loaded.
+    a, b
+        Target indices (rows of ``run.z``).
+    n
+        Positions shown (at least 2).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from faceleak.privacy.attacks import interpolate_latents
+
+    if run.generator is None:
+        raise ValueError("this run has no generator loaded; call inversion.run_inversion again")
+    if n < 2:
+        raise ValueError("show at least 2 positions (the two ends)")
+    if not (0 <= a < len(run.z) and 0 <= b < len(run.z)):
+        raise IndexError(f"targets must be in 0..{len(run.z) - 1}")
+    weights = np.linspace(0, 1, n)
+    walk = interpolate_latents(run.generator, run.z[a], run.z[b], n)
+    fade = [(1 - w) * run.recon["gan"][a] + w * run.recon["gan"][b] for w in weights]
+    fig, axes = plt.subplots(2, n, figsize=(1.5 * n, 3.6), squeeze=False)
+    for k, w in enumerate(weights):
+        for row, img in ((0, walk[k]), (1, fade[k])):
+            axes[row, k].imshow(np.clip(img, 0, 1), cmap="gray", vmin=0, vmax=1)
+            _bare(axes[row, k])
+        axes[0, k].set_title(f"w = {w:.2f}", fontsize=8)
+    axes[0, 0].set_ylabel("latent walk G(z)", fontsize=8)
+    axes[1, 0].set_ylabel("pixel cross-fade", fontsize=8)
+    fig.suptitle(f"{run.target_subjects[a]} -> {run.target_subjects[b]}", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -252,3 +252,44 @@ def leakage_ratios_by_model(results: Mapping[str, Mapping], title: str = ""):
                  fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def light_reading_strip(images: np.ndarray, true_az: np.ndarray, true_el: np.ndarray,
+                        pred_az: np.ndarray, pred_el: np.ndarray,
+                        captions: Sequence[str] | None = None, title: str = ""):
+    """A row of faces, each with its true light and the light a probe read from its embedding.
+
+    The static version of Lab 2's light reader widget for the published book.
+
+    Parameters
+    ----------
+    images
+        The photos (n, H, W).
+    true_az, true_el
+        Their true light direction (degrees).
+    pred_az, pred_el
+        The probe's reading of each, from the embedding alone (degrees).
+    captions
+        A first caption line per photo (e.g. the subject).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    if not n or not (n == len(true_az) == len(true_el) == len(pred_az) == len(pred_el)):
+        raise ValueError("give one true and one read light direction for each of >= 1 photos")
+    captions = list(captions) if captions is not None else [""] * n
+    fig, axes = plt.subplots(1, n, figsize=(1.9 * n, 2.9), squeeze=False)
+    for k, ax in enumerate(axes[0]):
+        ax.imshow(images[k], cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"{captions[k]}\ntrue A{true_az[k]:+.0f}° E{true_el[k]:+.0f}°\n"
+                     f"read A{pred_az[k]:+.0f}° E{pred_el[k]:+.0f}°", fontsize=7)
+        ax.axis("off")
+    fig.suptitle(title or "True light and the light read from the embedding", fontsize=9)
+    fig.tight_layout()
+    return fig

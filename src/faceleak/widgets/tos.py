@@ -6,7 +6,7 @@ import html
 
 from faceleak.legal import tos
 
-__all__ = ["tos_explorer", "render_clause"]
+__all__ = ["tos_explorer", "render_clause", "static_view"]
 
 _EXAMPLE = (
     "By using the Services, You grant to Midjourney, its affiliates, successors, and assigns a "
@@ -36,6 +36,23 @@ def render_clause(text: str) -> str:
                 f'<ul style="font-size:90%">{items}</ul></details>'
             )
     return "\n".join(parts)
+
+
+def static_view(text: str = _EXAMPLE):
+    """The explorer's output for ``text`` as plain HTML, for the published book.
+
+    The book has no kernel behind the widget, so its button does nothing there. This shows
+    what the widget shows for its default clause, in a ``<div class="faceleak-static">``
+    that ``scripts/check_site.py`` recognises as the widget's static alternative.
+
+    Returns
+    -------
+    IPython.display.HTML
+        Return it as the last expression of a notebook cell to display it.
+    """
+    from IPython.display import HTML
+
+    return HTML(f'<div class="faceleak-static">{render_clause(text)}</div>')
 
 
 def tos_explorer(initial: str = _EXAMPLE):
