@@ -38,6 +38,24 @@ def test_targets_are_the_most_frontal_photos_of_each_subject():
     assert rows.tolist() == [1, 2]
 
 
+def test_judges_enrol_held_out_photos_under_moderate_light_only_when_asked():
+    @dataclasses.dataclass
+    class Faces:
+        azimuth: np.ndarray
+        elevation: np.ndarray
+
+    faces = Faces(np.array([0, 60, 61, -85, 10, 0]), np.array([0, 0, 0, 0, 65, -40]))
+    heldout = np.array([True, True, True, True, True, False])
+    # 61 deg azimuth and 65 deg elevation are extreme; row 5 is a training photo.
+    assert ri.judge_gallery(faces, heldout, "moderate").tolist() == [0, 1]
+    assert ri.judge_gallery(faces, heldout, "all").tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="judge_light"):
+        ri.judge_gallery(faces, heldout, "dim")
+    with pytest.raises(ValueError, match="judge_light"):
+        ri.RealInversionSettings(judge_light="dim")
+    assert ri.real_inversion_settings("quick").judge_light == "moderate"
+
+
 def _summary():
     entry = {k: 0.5 for k in ri.REQUIRED_REAL_KEYS}
     return {"backbone": "dlib-resnet", "attacks": {"decoder": entry, "decoder_es": entry},
