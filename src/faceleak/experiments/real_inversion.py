@@ -26,14 +26,14 @@ Attacks on ``facenet-casia`` (gradients):
 Reconstructions are 64x56 (the size of the course's decoder and GAN); the real recognizers
 see them upscaled 3x to the 192x168 of the photos they enrolled, and the reference
 ``target_64x56`` (the target photo itself, downscaled to 64x56 and back) shows what that
-resolution alone costs. All sizes are in :data:`REAL_INVERSION_SETTINGS`.
+resolution alone costs. All sizes are in the run plan (``plan.real_inversion``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ from torch.nn import functional as F
 from faceleak import config
 from faceleak.experiments import common, recognizers
 from faceleak.experiments import plan as plan_mod
-from faceleak.experiments.plan import RunPlan
+from faceleak.experiments.plan import JUDGE_LIGHTS, RealInversionSettings, RunPlan
 from faceleak.privacy import attack_metrics as am
 from faceleak.privacy import blackbox, judges
 from faceleak.privacy import gan as gan_mod
@@ -70,85 +70,11 @@ REAL_ATTACKS: dict[str, tuple[str, ...]] = {
 }
 #: The course network that judges beside the two real recognizers.
 COURSE_JUDGE = models.YALE_BACKBONE
-#: The judges' photo sets (see ``RealInversionSettings.judge_light``).
-JUDGE_LIGHTS = ("moderate", "all")
 
 
-@dataclass(frozen=True)
-class RealInversionSettings:
-    """Every size of the experiment, one frozen object per run mode.
-
-    Attributes
-    ----------
-    targets_per_subject
-        Photos attacked per held-out subject: the most frontally lit ones.
-    max_attacked_subjects
-        Attack at most this many held-out subjects (None: all of them); every held-out
-        subject still sets the thresholds and provides the other photos of type II.
-    decoder_width, decoder_steps, decoder_lr, decoder_batch
-        The black-box decoder (pixel loss only: dlib has no gradient).
-    decoder_flips
-        Add the mirrored training photos (their dlib embeddings cost one query each; off in
-        quick mode, where those 336 queries alone would take about a minute on 2 cores).
-    es_generations, es_population, es_sigma, es_lr
-        The evolution strategy against dlib; queries = targets x (1 + generations x
-        population). Its search point is the decoder's input, a unit-length 128-d
-        embedding whose components are about 0.09: ``es_sigma = 0.03`` perturbs it by about a
-        third of its length, and a generation's step (``es_lr / sigma`` times the rank-weighted
-        mean perturbation) moves it by about a tenth; larger values leave the decoder's
-        training distribution and render noise.
-    gradient_steps, gradient_lr, gradient_tv
-        White-box pixel attack on FaceNet.
-    gan_candidates, gan_steps, gan_lr, gan_prior
-        GAN-prior attack on FaceNet: random latents scored, then gradient refinement.
-    judge_light
-        Which held-out photos the judges enrol, draw their impostor pairs from and match
-        against in type II: ``"moderate"`` (light at most 60 degrees off-axis, Lab 1's
-        moderate group, the conditions of the literature's benchmarks) or ``"all"``. Under
-        all of Yale B's light, dark photos of different people embed alike, so every real
-        recognizer's threshold at FAR 1e-3 climbs so high that even a real second photo of
-        the person is rarely accepted: the ceiling, not the attack, would set the result.
-    """
-
-    targets_per_subject: int = 1
-    max_attacked_subjects: int | None = 6
-    decoder_width: int = 64
-    decoder_steps: int = 400
-    decoder_lr: float = 2e-3
-    decoder_batch: int = 64
-    decoder_flips: bool = False
-    es_generations: int = 10
-    es_population: int = 8
-    es_sigma: float = 0.03
-    es_lr: float = 0.005
-    gradient_steps: int = 40
-    gradient_lr: float = 0.05
-    gradient_tv: float = 0.02
-    gan_candidates: int = 128
-    gan_steps: int = 40
-    gan_lr: float = 0.05
-    gan_prior: float = 0.1
-    judge_light: str = "moderate"
-
-    def __post_init__(self) -> None:
-        if self.judge_light not in JUDGE_LIGHTS:
-            raise ValueError(f"judge_light must be one of {JUDGE_LIGHTS}, got "
-                             f"{self.judge_light!r}")
-
-    def to_dict(self) -> dict:
-        return json.loads(json.dumps(asdict(self)))
-
-
-#: Quick: CPU-sized (6 of the 10 held-out people, one photo each; sized for about two
-#: minutes per backbone on 2 free cores, an estimate from per-step costs, not a measurement);
-#: full: the GPU setting (every held-out person, four photos each), same code.
+#: Each mode's settings, as in the run plan's table (:data:`faceleak.experiments.plan.TABLE`).
 REAL_INVERSION_SETTINGS: dict[str, RealInversionSettings] = {
-    "quick": RealInversionSettings(),
-    "full": RealInversionSettings(
-        targets_per_subject=4, max_attacked_subjects=None, decoder_flips=True,
-        decoder_width=192, decoder_steps=4000, es_generations=60, es_population=24,
-        gradient_steps=300, gan_candidates=2048, gan_steps=300),
-}
+    mode: row["real_inversion"] for mode, row in plan_mod.TABLE.items()}
 
 
 def real_inversion_settings(plan: RunPlan | str | None = None,
@@ -158,7 +84,7 @@ def real_inversion_settings(plan: RunPlan | str | None = None,
     A mode name (or None) resolves a plan first, for callers that have none.
     """
     plan = plan if isinstance(plan, RunPlan) else plan_mod.resolve_plan(plan)
-    base = REAL_INVERSION_SETTINGS[plan.mode]
+    base = plan.real_inversion
     return replace(base, **overrides) if overrides else base
 
 
@@ -385,8 +311,8 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
     mode
         ``quick`` or ``full``, when no ``plan`` is given (a plan is resolved from it).
     plan
-        The run plan (:func:`faceleak.experiments.plan.resolve_plan`); its mode picks
-        :data:`REAL_INVERSION_SETTINGS`.
+        The run plan (:func:`faceleak.experiments.plan.resolve_plan`); its
+        ``real_inversion`` settings are the sizes.
     seed, heldout_subjects
         The subject split, as in every experiment: nothing is trained on held-out people.
     backbone
