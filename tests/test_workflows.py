@@ -132,16 +132,27 @@ def test_colab_workflow_runs_the_labs_in_the_colab_image_like_the_colab_cell():
     assert workflow["env"]["COLAB_IMAGE"].startswith(
         "us-docker.pkg.dev/colab-images/public/runtime")
     run = "\n".join(run_blocks(workflow))
-    # The same facenet-pytorch install as the labs' Colab cell, and the package from the
-    # checkout, with Colab's torch left alone (checked before and after).
-    setup = load_script("sync_notebooks").setup_source()
-    facenet = re.search(r"--no-deps (facenet-pytorch==[\d.]+)", setup)
-    assert facenet and f"pip install -q --no-deps {facenet.group(1)}" in run
-    assert "pip install -q -e ." in run
+    # The labs' own Colab cell installs the package (scripts/colab_cell.py), from a wheel of
+    # the checkout, with Colab's torch left alone (checked before and after).
+    wheel = run.index("pip wheel -q --no-deps -w dist .")
+    assert wheel < run.index("scripts/colab_cell.py --wheel dist/faceleak-")
+    assert "pip install -q -e ." not in run
     assert "installing the package changed Colab torch" in run
     assert "scripts/run_labs.py --mode quick" in run and "labs/*.ipynb" in run
     assert "FACELEAK_MODE=quick" in run
     assert '"$COLAB_IMAGE"' in run
+
+
+def test_colab_cell_runner_installs_the_given_wheel_with_the_labs_own_cell(tmp_path):
+    colab_cell, sync = load_script("colab_cell"), load_script("sync_notebooks")
+    wheel = tmp_path / "faceleak-9.9.9-py3-none-any.whl"
+    cell = colab_cell.cell_for_wheel(wheel)
+    setup, release = sync.setup_source(), sync.release_wheel_url()
+    # The cell is the labs' cell, with the release URL (only) swapped for the wheel.
+    assert cell == setup.replace(release, wheel.resolve().as_uri())
+    assert release not in cell and "--no-deps facenet-pytorch==" in cell
+    url = "https://example.org/x.whl"
+    assert colab_cell.cell_for_wheel(url).count(url) == 1
 
 
 def test_release_workflow_attaches_the_checked_wheel_to_the_tag_release():
