@@ -155,6 +155,18 @@ def test_colab_cell_runner_installs_the_given_wheel_with_the_labs_own_cell(tmp_p
     assert colab_cell.cell_for_wheel(url).count(url) == 1
 
 
+def test_colab_cell_stops_and_says_what_to_do_when_the_release_is_missing(tmp_path):
+    """The fast half of tests/test_colab_install.py (slow: it installs into a fresh venv):
+    the labs' own cell, run as on Colab, against a release that does not exist."""
+    colab_cell = load_script("colab_cell")
+    missing = colab_cell.cell_for_wheel(tmp_path / "faceleak-0.0.0-py3-none-any.whl")
+    proc = colab_cell.run_cell(sys.executable, missing, tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "CELL-ERROR: RuntimeError: Release v" in proc.stdout, proc.stdout
+    assert "@main" in proc.stdout and "%pip install" in proc.stdout  # what to run instead
+    assert "Successfully installed" not in proc.stdout + proc.stderr  # nothing was installed
+
+
 def test_release_workflow_attaches_the_checked_wheel_to_the_tag_release():
     workflow = load(RELEASE)
     assert workflow["on"] == {"push": {"tags": ["v*.*.*"]}}
