@@ -74,6 +74,18 @@ def test_latent_walk_strip_shows_the_ends_of_the_walk_and_the_fade():
     np.testing.assert_allclose(means, [0.0, 0.5, 1.0, 0.0, 0.5, 1.0], atol=1e-6)  # walk, fade
     with pytest.raises(ValueError, match="at least 2"):
         viz_inversion.latent_walk_strip(run, 0, 1, n=1)
+    # The widget shows the same frames (one shared function computes them).
+    from faceleak.privacy.attacks import latent_walk_frames
+    from faceleak.widgets import inversion as widgets_inversion
+
+    weights, walk, fade = latent_walk_frames(generator, z, recon["gan"], 0, 1, 3)
+    np.testing.assert_allclose(weights, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(walk.mean(axis=(1, 2)), [0.0, 0.5, 1.0], atol=1e-6)
+    np.testing.assert_allclose(fade.mean(axis=(1, 2)), [0.0, 0.5, 1.0], atol=1e-6)
+    run.target_azimuth, run.target_elevation = np.array([0, 20]), np.array([0, -10])
+    widgets_inversion.latent_walk(run, 0, 1, steps=3)
+    with pytest.raises(IndexError, match="0..1"):
+        widgets_inversion.latent_walk(run, 0, 2, steps=3)
 
 
 def test_strength_strip_has_a_row_per_defence_and_a_panel_per_strength():

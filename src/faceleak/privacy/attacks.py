@@ -580,3 +580,31 @@ def interpolate_latents(generator: nn.Module, z_a: np.ndarray, z_b: np.ndarray,
         z_b, dtype=torch.float32)
     with frozen(generator), torch.no_grad():
         return generator(z.to(dev)).cpu().numpy()
+
+
+def latent_walk_frames(generator: nn.Module | None, z: np.ndarray, gan_images: np.ndarray,
+                       a: int, b: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frames of Lab 3's latent walk from target ``a`` to target ``b``.
+
+    Returns the weights ``w`` (n,), the generator's faces ``G((1 - w) z_a + w z_b)`` and
+    the pixel cross-fade of the two GAN reconstructions ``gan_images[a]``, ``gan_images[b]``
+    at the same weights (both (n, H, W)). The slider of :mod:`faceleak.widgets.inversion`
+    and the still of :mod:`faceleak.viz.inversion` show these frames.
+
+    Raises
+    ------
+    ValueError
+        No generator is loaded, or fewer than 2 positions.
+    IndexError
+        ``a`` or ``b`` is not a row of ``z``.
+    """
+    if generator is None:
+        raise ValueError("this run has no generator loaded; call inversion.run_inversion again")
+    if n < 2:
+        raise ValueError("show at least 2 positions (the two ends)")
+    if not (0 <= a < len(z) and 0 <= b < len(z)):
+        raise IndexError(f"targets must be in 0..{len(z) - 1}")
+    weights = np.linspace(0, 1, n)
+    walk = interpolate_latents(generator, z[a], z[b], n)
+    fade = np.stack([(1 - w) * gan_images[a] + w * gan_images[b] for w in weights])
+    return weights, walk, fade

@@ -200,17 +200,9 @@ def latent_walk_strip(run, a: int = 0, b: int = 1, n: int = 5):
     """
     import matplotlib.pyplot as plt
 
-    from faceleak.privacy.attacks import interpolate_latents
+    from faceleak.privacy.attacks import latent_walk_frames
 
-    if run.generator is None:
-        raise ValueError("this run has no generator loaded; call inversion.run_inversion again")
-    if n < 2:
-        raise ValueError("show at least 2 positions (the two ends)")
-    if not (0 <= a < len(run.z) and 0 <= b < len(run.z)):
-        raise IndexError(f"targets must be in 0..{len(run.z) - 1}")
-    weights = np.linspace(0, 1, n)
-    walk = interpolate_latents(run.generator, run.z[a], run.z[b], n)
-    fade = [(1 - w) * run.recon["gan"][a] + w * run.recon["gan"][b] for w in weights]
+    weights, walk, fade = latent_walk_frames(run.generator, run.z, run.recon["gan"], a, b, n)
     fig, axes = plt.subplots(2, n, figsize=(1.5 * n, 3.6), squeeze=False)
     for k, w in enumerate(weights):
         for row, img in ((0, walk[k]), (1, fade[k])):

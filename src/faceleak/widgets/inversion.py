@@ -42,16 +42,9 @@ def latent_walk(run, a: int = 0, b: int = 1, steps: int = 21) -> widgets.Widget:
     ipywidgets.Widget
         Display it as the last expression of a cell.
     """
-    from faceleak.privacy.attacks import interpolate_latents
+    from faceleak.privacy.attacks import latent_walk_frames
 
-    if run.generator is None:
-        raise ValueError("this run has no generator loaded; call inversion.run_inversion again")
-    n = len(run.z)
-    if not (0 <= a < n and 0 <= b < n):
-        raise IndexError(f"targets must be in 0..{n - 1}")
-    walk = interpolate_latents(run.generator, run.z[a], run.z[b], steps)
-    fade = [(1 - w) * run.recon["gan"][a] + w * run.recon["gan"][b]
-            for w in np.linspace(0, 1, steps)]
+    _, walk, fade = latent_walk_frames(run.generator, run.z, run.recon["gan"], a, b, steps)
     label = (f"{run.target_subjects[a]} (A{int(run.target_azimuth[a]):+d} "
              f"E{int(run.target_elevation[a]):+d})  ->  {run.target_subjects[b]} "
              f"(A{int(run.target_azimuth[b]):+d} E{int(run.target_elevation[b]):+d})")
