@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["(mapping only)"] = m["reference"]["gan_mapping_only"]
         rows["(mean face)"] = m["reference"]["mean_face"]
         for name, row in rows.items():
-            cells = "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>12}"
-                            for k, _ in KEYS)
+            cells = _cells(row, KEYS, 12)
             print(f"{name:<22}{cells}")
         ref = m["reference"]
         print(f"real photo vs other photos: {ref['real_other_images_far_1e-3']:.3f} @1e-3, "
@@ -72,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w") as fh:
             json.dump(summaries, fh, indent=1)
     return 0
+
+
+def _cells(row: dict, keys, width: int) -> str:
+    """A table row's rates, three decimals, right-aligned; '-' where a rate is missing."""
+    return "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>{width}}"
+                   for k, _ in keys)
 
 
 def _real(args: argparse.Namespace) -> int:
@@ -91,8 +96,7 @@ def _real(args: argparse.Namespace) -> int:
                   + f"{'seconds':>10}{'queries':>10}{'steps':>8}")
             rows = {**m["attacks"], **m["reference"], "(ceiling I)": m["type1_ceiling"]}
             for name, row in rows.items():
-                cells = "".join(f"{'-' if row.get(k) is None else f'{row[k]:.3f}':>10}"
-                                for k, _ in REAL_KEYS)
+                cells = _cells(row, REAL_KEYS, 10)
                 cost = (f"{row.get('seconds', float('nan')):>10.1f}"
                         f"{row.get('attack_queries', '-'):>10}{row.get('steps', '-'):>8}")
                 print(f"{name:<16}{cells}{cost}")
