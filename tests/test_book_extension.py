@@ -91,19 +91,25 @@ def test_build_time_is_written_into_the_status_page(built: Path):
     assert f"{info['build_seconds']:.0f} s" in html
 
 
-def test_lab_figure_without_alt_text_is_an_error(tmp_path: Path):
+def _build_one_page(tmp_path: Path, index_md: str) -> str:
+    """Build a one-page book with the extension (no notebook execution); its warnings."""
     (tmp_path / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
         "extensions = ['myst_nb', 'faceleak_book']\nnb_execution_mode = 'off'\n")
-    (tmp_path / "index.md").write_text(
-        "# Home\n\n```{lab-figure} key\n:doc: index.md\n\nCaption.\n```\n")
+    (tmp_path / "index.md").write_text(index_md)
     warnings = tmp_path / "warnings.txt"
     with warnings.open("w") as fh:
         app = sphinx_app.Sphinx(str(tmp_path), str(tmp_path), str(tmp_path / "out"),
                                 str(tmp_path / "dt"), "html", status=None, warning=fh,
                                 freshenv=True)
         app.build()
-    assert "needs a :alt: option" in warnings.read_text()
+    return warnings.read_text()
+
+
+def test_lab_figure_without_alt_text_is_an_error(tmp_path: Path):
+    warnings = _build_one_page(
+        tmp_path, "# Home\n\n```{lab-figure} key\n:doc: index.md\n\nCaption.\n```\n")
+    assert "needs a :alt: option" in warnings
 
 
 def test_lab_times_table_comes_from_the_measurements_file(built: Path):
@@ -129,17 +135,8 @@ def test_claim_check_tables_come_from_the_ledger(built: Path):
 
 
 def test_claim_check_with_an_unknown_vendor_is_an_error(tmp_path: Path):
-    (tmp_path / "conf.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
-        "extensions = ['myst_nb', 'faceleak_book']\nnb_execution_mode = 'off'\n")
-    (tmp_path / "index.md").write_text("# Home\n\n```{claim-check} acme\n```\n")
-    warnings = tmp_path / "warnings.txt"
-    with warnings.open("w") as stream:
-        app = sphinx_app.Sphinx(str(tmp_path), str(tmp_path), str(tmp_path / "out"),
-                                str(tmp_path / "doctrees"), "html", status=None,
-                                warning=stream, freshenv=True)
-        app.build()
-    assert "claim-check" in warnings.read_text() and "acme" in warnings.read_text()
+    warnings = _build_one_page(tmp_path, "# Home\n\n```{claim-check} acme\n```\n")
+    assert "claim-check" in warnings and "acme" in warnings
 
 
 def test_the_colab_badge_points_at_the_copy_served_with_the_site(built: Path):
@@ -206,14 +203,5 @@ def test_lab_time_role_reads_the_measurements_file(built: Path):
 
 
 def test_lab_time_of_an_unknown_lab_is_an_error(tmp_path: Path):
-    (tmp_path / "conf.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
-        "extensions = ['myst_nb', 'faceleak_book']\nnb_execution_mode = 'off'\n")
-    (tmp_path / "index.md").write_text("# Home\n\nIt takes {lab-time}`99_nothing`.\n")
-    warnings = tmp_path / "warnings.txt"
-    with warnings.open("w") as fh:
-        app = sphinx_app.Sphinx(str(tmp_path), str(tmp_path), str(tmp_path / "out"),
-                                str(tmp_path / "dt"), "html", status=None, warning=fh,
-                                freshenv=True)
-        app.build()
-    assert "no lab labs/99_nothing.ipynb" in warnings.read_text()
+    warnings = _build_one_page(tmp_path, "# Home\n\nIt takes {lab-time}`99_nothing`.\n")
+    assert "no lab labs/99_nothing.ipynb" in warnings
