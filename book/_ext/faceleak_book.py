@@ -177,7 +177,29 @@ def lab_times_markdown(measured: dict) -> str:
     return "\n".join(lines)
 
 
-class LabTimes(SphinxDirective):
+class _MarkdownDirective(SphinxDirective):
+    """A directive that renders Markdown made at build time: one parse, one import of risk."""
+
+    def parsed(self, text: str, source: str, css_class: str) -> list[nodes.Node]:
+        """``text`` parsed as MyST into a container of class ``css_class``."""
+        container = nodes.container(classes=[css_class])
+        self.state.nested_parse(StringList(text.splitlines(), source=source),
+                                self.content_offset, container)
+        return [container]
+
+    def risk_module(self):
+        """``faceleak.legal.risk``, or an error naming this directive."""
+        try:
+            # imported here so that the other directives work without the course package
+            from faceleak.legal import risk
+        except ImportError as exc:
+            raise self.error(f"{self.name} needs the faceleak package ({exc})") from exc
+        self.env.note_dependency(str(Path(risk.__file__).parent.parent / "resources"
+                                     / self.resource))
+        return risk
+
+
+class LabTimes(_MarkdownDirective):
     """Render the measured lab run times from a ``run_labs.py --times-json`` file."""
 
     required_arguments = 1
@@ -192,38 +214,27 @@ class LabTimes(SphinxDirective):
         except (OSError, ValueError, AttributeError) as exc:
             raise self.error(f"lab-times: cannot read {rel} ({exc}); run "
                              "scripts/run_labs.py --fresh-cache --times-json " + rel) from exc
-        container = nodes.container(classes=["lab-times"])
-        self.state.nested_parse(StringList(text.splitlines(), source=rel), self.content_offset,
-                                container)
-        return [container]
+        return self.parsed(text, rel, "lab-times")
 
 
-class ClaimCheck(SphinxDirective):
+class ClaimCheck(_MarkdownDirective):
     """Render claim-ledger tables from ``faceleak.legal.risk`` at build time."""
 
     optional_arguments = 1
     has_content = False
     option_spec = {"origin": lambda arg: directives.choice(arg, ("seed", "assessor"))}
+    # the ledger ships with the package: rebuild the page when it changes
+    resource = "risk_ledger.json"
 
     def run(self) -> list[nodes.Node]:
-        try:
-            # imported here so that the other directives work without the course package
-            from faceleak.legal import risk
-        except ImportError as exc:
-            raise self.error(f"claim-check needs the faceleak package ({exc})") from exc
+        risk = self.risk_module()
         vendor = self.arguments[0] if self.arguments else None
         ledger = risk.load_ledger()
         try:
             text = risk.claim_check_markdown(ledger, vendor, self.options.get("origin"))
         except (KeyError, ValueError) as exc:
             raise self.error(f"claim-check: {exc}") from exc
-        # the ledger ships with the package: rebuild the page when it changes
-        self.env.note_dependency(str(Path(risk.__file__).parent.parent / "resources"
-                                     / "risk_ledger.json"))
-        container = nodes.container(classes=["claim-check"])
-        self.state.nested_parse(StringList(text.splitlines(), source="risk_ledger.json"),
-                                self.content_offset, container)
-        return [container]
+        return self.parsed(text, self.resource, "claim-check")
 
 
 def factor_table_markdown(table: pd.DataFrame, weights: dict[str, float],
@@ -251,29 +262,21 @@ def _md_cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-class RiskFactorTable(SphinxDirective):
+class RiskFactorTable(_MarkdownDirective):
     """Render the risk factors and their default weights from ``faceleak.legal.risk``."""
 
     has_content = False
     option_spec = {"frameworks": directives.flag}
+    resource = "risk_factors.json"
 
     def run(self) -> list[nodes.Node]:
-        try:
-            # imported here so that the other directives work without the course package
-            from faceleak.legal import risk
-        except ImportError as exc:
-            raise self.error(f"risk-factor-table needs the faceleak package ({exc})") from exc
+        risk = self.risk_module()
         try:
             text = factor_table_markdown(risk.factor_table(), risk.default_weights(),
                                          frameworks="frameworks" in self.options)
         except (KeyError, ValueError) as exc:
             raise self.error(f"risk-factor-table: {exc}") from exc
-        self.env.note_dependency(str(Path(risk.__file__).parent.parent / "resources"
-                                     / "risk_factors.json"))
-        container = nodes.container(classes=["risk-factor-table"])
-        self.state.nested_parse(StringList(text.splitlines(), source="risk_factors.json"),
-                                self.content_offset, container)
-        return [container]
+        return self.parsed(text, self.resource, "risk-factor-table")
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
