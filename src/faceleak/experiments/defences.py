@@ -42,18 +42,16 @@ def defence_sweep(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.n
     """
     train, test = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
-    rows = []
     baseline = defenses.NoiseDefence(strength=0.0, name="none")
-    plan = [("none", baseline)] + [
+    settings = [("none", baseline)] + [
         (name, defenses.make_defence(name, s, seed))
         for name, strengths in (sweep or DEFENCE_SWEEP).items() for s in strengths]
-    for short, defence in plan:
-        row = defenses.evaluate(defence, embedding, light, faces.subjects, train, test, kinds,
-                                seed)
+    rows = defenses.evaluate_many([defence for _, defence in settings], embedding, light,
+                                  faces.subjects, train, test, kinds, seed)
+    for (short, defence), row in zip(settings, rows, strict=True):
         row["defence_id"] = short
         if inverter is not None:
             row.update(inverter(defence.transform(embedding), row))
-        rows.append(row)
     return rows
 
 
@@ -147,7 +145,8 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         with timer("gan_s"):
             gan_rows = operating_point_inversion(
                 faces, split, embedding, protections_within_budget(points),
-                gan_inverter(faces, split, backbone, embedding, plan, seed=seed), seed)
+                gan_inverter(faces, split, backbone, embedding, plan, seed=seed,
+                             n_targets=plan.defences.gan_targets), seed)
     with timer("biohash_s"):
         keys = biohash_key_scenarios(faces, split, embedding, min(64, embedding.shape[1]), seed)
     with timer("inlp_s"):
@@ -168,6 +167,7 @@ def reproduce_defences(mode: str | None = None, seed: int = 0,
         "adaptive_inlp": inlp,
         "reference": reference,
         "eer_budget": eer_budget,
+        "gan_targets": plan.defences.gan_targets if inversion else None,
         "seconds": timings["total_s"],
         "timings_s": timings,
     })
@@ -194,14 +194,19 @@ def adaptive_inlp(faces: data.FaceSet, split: data.SubjectSplit, embedding: np.n
     """
     train, test = split.masks(faces.subjects)
     light = np.column_stack([faces.azimuth, faces.elevation])
-    rows = []
+    rows, jobs = [], []
     for strength in strengths:
         protected = defenses.make_defence("nuisance", strength).fit(
             embedding[train], light[train]).transform(embedding)
         for kind in kinds:
-            scores = defenses.leakage(protected[train], light[train], protected[test],
-                                      light[test], (kind,), seed, faces.subjects[train])
-            rows.append({"iterations": strength, "probe": kind, **scores})
+            rows.append({"iterations": strength, "probe": kind})
+            jobs.append(defenses.leakage_jobs(protected[train], light[train], protected[test],
+                                              light[test], (kind,), seed,
+                                              faces.subjects[train]))
+    # Every fit of every strength and kind in one batch of worker processes.
+    scores = iter(probes.score_many([job for group in jobs for job in group]))
+    for row, group in zip(rows, jobs, strict=True):
+        row.update(defenses.leakage_from_scores([next(scores) for _ in group]))
     return rows
 
 

@@ -25,6 +25,7 @@ This module needs only NumPy and scikit-learn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -311,15 +312,12 @@ def utility(templates: np.ndarray, labels: np.ndarray, binary: bool = False) -> 
             "tar_far_1e-3": float(tar3)}
 
 
-def leakage(train_templates: np.ndarray, train_light: np.ndarray, test_templates: np.ndarray,
-            test_light: np.ndarray, kinds: tuple[str, ...] = ("linear", "mlp"),
-            seed: int = 0, train_subjects: np.ndarray | None = None) -> dict:
-    """Light read from protected templates by an attacker who retrains the probe on them.
-
-    The attacker holds protected templates of auxiliary people with known light (the
-    adaptive attacker) and fits each probe kind; the best kind is reported. With
-    ``train_subjects`` the linear probe's penalty is chosen by subject-grouped CV.
-    """
+def leakage_jobs(train_templates: np.ndarray, train_light: np.ndarray,
+                 test_templates: np.ndarray, test_light: np.ndarray,
+                 kinds: tuple[str, ...] = ("linear", "mlp"), seed: int = 0,
+                 train_subjects: np.ndarray | None = None) -> list[tuple]:
+    """The probe fits of :func:`leakage`, as argument tuples of
+    :func:`faceleak.privacy.probes.cross_subject` (azimuth, then light class, per kind)."""
     x = np.vstack([train_templates, test_templates]).astype(np.float64)
     n_train = len(train_templates)
     train = np.arange(len(x)) < n_train
@@ -328,20 +326,37 @@ def leakage(train_templates: np.ndarray, train_light: np.ndarray, test_templates
     if train_subjects is not None:
         groups = np.concatenate([np.asarray(train_subjects, dtype=object),
                                  np.array(["__test__"] * len(test_templates), dtype=object)])
-    out: dict = {}
     az = light[:, 0]
     cls = probes.lighting_class(az)
-    best_r2, best_mae, best_acc = -np.inf, np.inf, 0.0
+    jobs = []
     for kind in kinds:
-        score, _ = probes.cross_subject(x, az, train, ~train, "regression", kind, seed, groups)
-        if score.r2 > best_r2:
-            best_r2, best_mae = score.r2, score.mae
-        acc, _ = probes.cross_subject(x, cls, train, ~train, "classification", kind, seed,
-                                      groups)
-        best_acc = max(best_acc, acc.accuracy)
-    out.update({"azimuth_r2": float(best_r2), "azimuth_mae_deg": float(best_mae),
-                "lighting_class_accuracy": float(best_acc)})
-    return out
+        jobs.append((x, az, train, ~train, "regression", kind, seed, groups))
+        jobs.append((x, cls, train, ~train, "classification", kind, seed, groups))
+    return jobs
+
+
+def leakage_from_scores(scores: Sequence[probes.ProbeScore]) -> dict:
+    """:func:`leakage`'s result from the scores of its :func:`leakage_jobs`, in their order:
+    the best kind of each reading."""
+    regression, classification = scores[0::2], scores[1::2]
+    best = max(regression, key=lambda s: s.r2)
+    return {"azimuth_r2": float(best.r2), "azimuth_mae_deg": float(best.mae),
+            "lighting_class_accuracy": float(max(s.accuracy for s in classification))}
+
+
+def leakage(train_templates: np.ndarray, train_light: np.ndarray, test_templates: np.ndarray,
+            test_light: np.ndarray, kinds: tuple[str, ...] = ("linear", "mlp"),
+            seed: int = 0, train_subjects: np.ndarray | None = None) -> dict:
+    """Light read from protected templates by an attacker who retrains the probe on them.
+
+    The attacker holds protected templates of auxiliary people with known light (the
+    adaptive attacker) and fits each probe kind; the best kind is reported. With
+    ``train_subjects`` the linear probe's penalty is chosen by subject-grouped CV. The fits
+    are independent and run through :func:`faceleak.privacy.probes.score_many`.
+    """
+    jobs = leakage_jobs(train_templates, train_light, test_templates, test_light, kinds, seed,
+                        train_subjects)
+    return leakage_from_scores(probes.score_many(jobs))
 
 
 def evaluate(defence, embedding: np.ndarray, light: np.ndarray, subjects: np.ndarray,
@@ -353,20 +368,38 @@ def evaluate(defence, embedding: np.ndarray, light: np.ndarray, subjects: np.nda
     (an adaptive attacker's probe, retrained on protected templates of the training
     subjects, reading the held-out subjects' light).
     """
+    return evaluate_many([defence], embedding, light, subjects, train_mask, test_mask, kinds,
+                         seed)[0]
+
+
+def evaluate_many(defences: Sequence, embedding: np.ndarray, light: np.ndarray,
+                  subjects: np.ndarray, train_mask: np.ndarray, test_mask: np.ndarray,
+                  kinds: tuple[str, ...] = ("linear", "mlp"), seed: int = 0) -> list[dict]:
+    """:func:`evaluate` for several defences, with every probe fit of every defence in one
+    batch of :func:`faceleak.privacy.probes.score_many` (the fits are independent: a sweep of
+    26 settings is about 100 small fits, which two workers share). Each defence is fitted in
+    place, as by :func:`evaluate`."""
     embedding = _as_features(embedding)
     light = np.asarray(light, dtype=np.float64)
+    subjects = np.asarray(subjects)
     train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
-    if set(np.asarray(subjects)[train_mask]) & set(np.asarray(subjects)[test_mask]):
+    if set(subjects[train_mask]) & set(subjects[test_mask]):
         raise ValueError("train and test subjects overlap: the split must be subject-disjoint")
-    defence.fit(embedding[train_mask], light[train_mask])
-    protected = defence.transform(embedding)
-    result = {"defence": defence.name, "strength": float(defence.strength)
-              if not isinstance(defence, BioHash) else float(defence.n_bits)}
-    result.update(utility(protected[test_mask], np.asarray(subjects)[test_mask],
-                          defence.binary))
-    result.update(leakage(protected[train_mask], light[train_mask], protected[test_mask],
-                          light[test_mask], kinds, seed, np.asarray(subjects)[train_mask]))
-    return result
+    results, jobs = [], []
+    for defence in defences:
+        defence.fit(embedding[train_mask], light[train_mask])
+        protected = defence.transform(embedding)
+        result = {"defence": defence.name, "strength": float(defence.strength)
+                  if not isinstance(defence, BioHash) else float(defence.n_bits)}
+        result.update(utility(protected[test_mask], subjects[test_mask], defence.binary))
+        results.append(result)
+        jobs.append(leakage_jobs(protected[train_mask], light[train_mask],
+                                 protected[test_mask], light[test_mask], kinds, seed,
+                                 subjects[train_mask]))
+    scores = iter(probes.score_many([job for group in jobs for job in group]))
+    for result, group in zip(results, jobs, strict=True):
+        result.update(leakage_from_scores([next(scores) for _ in group]))
+    return results
 
 
 def cross_key_linkability(embedding: np.ndarray, subjects: np.ndarray, key_a: int, key_b: int,

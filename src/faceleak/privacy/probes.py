@@ -267,11 +267,26 @@ def probe_workers() -> int:
     return max(1, min(4, available))
 
 
-def _one_thread_score(*args) -> ProbeScore:
-    # One BLAS thread per fit, in a worker as in the parent: the probes multiply small
-    # matrices, and one thread gives the same numbers wherever the fit runs.
+def _map_one_thread(function, jobs: Sequence[tuple]) -> list:
+    """``[function(*job) for job in jobs]`` on one BLAS thread per call, spread over
+    :func:`probe_workers` processes (the calls are independent and seeded, so the results do
+    not depend on the number of workers)."""
+    jobs = list(jobs)
+    n_jobs = min(probe_workers(), len(jobs))
+    if n_jobs <= 1:
+        return [_one_thread(function, *job) for job in jobs]
+    return Parallel(n_jobs=n_jobs)(delayed(_one_thread)(function, *job) for job in jobs)
+
+
+def _one_thread(function, *args):
+    # One BLAS thread per call, in a worker as in the parent: the probes multiply small
+    # matrices, and one thread gives the same numbers wherever the call runs.
     with threadpool_limits(limits=1):
-        return cross_subject(*args)[0]
+        return function(*args)
+
+
+def _one_thread_score(*args) -> ProbeScore:
+    return cross_subject(*args)[0]
 
 
 def score_many(jobs: Sequence[tuple]) -> list[ProbeScore]:
@@ -282,11 +297,7 @@ def score_many(jobs: Sequence[tuple]) -> list[ProbeScore]:
     workers (:func:`probe_workers`); with two cores, two workers roughly halve the time of
     a leakage table.
     """
-    jobs = list(jobs)
-    n_jobs = min(probe_workers(), len(jobs))
-    if n_jobs <= 1:
-        return [_one_thread_score(*job) for job in jobs]
-    return Parallel(n_jobs=n_jobs)(delayed(_one_thread_score)(*job) for job in jobs)
+    return _map_one_thread(_one_thread_score, jobs)
 
 
 def grouped_cv(features: np.ndarray, target: np.ndarray, groups: np.ndarray, task: Task,
@@ -533,12 +544,18 @@ def leakage_table(
             emb, pix = row["embedding"], row["pixels"]
             key = "r2" if task == "regression" else "accuracy"
             row["leakage_ratio"] = leakage_ratio(emb[key], pix[key])
-        if "embedding" in feature_sets and n_permutations > 0:
-            row["p_value"] = permutation_test(
-                np.asarray(feature_sets["embedding"]), target, groups, train_mask, test_mask,
-                task, n_permutations, seed=seed).p_value
         table[name] = row
+    if "embedding" in feature_sets and n_permutations > 0:
+        jobs = [(np.asarray(feature_sets["embedding"]), np.asarray(target), groups, train_mask,
+                 test_mask, TARGETS[name], n_permutations, None, seed)
+                for name, target in targets.items()]
+        for name, p_value in zip(targets, _map_one_thread(_p_value, jobs), strict=True):
+            table[name]["p_value"] = p_value
     return table
+
+
+def _p_value(*args) -> float:
+    return permutation_test(*args).p_value
 
 
 def _score_entry(target_name: str, score: ProbeScore, kind: str,
