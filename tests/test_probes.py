@@ -248,3 +248,19 @@ def test_the_penalty_search_prints_no_ill_conditioning_warning():
         warnings.simplefilter("error", LinAlgWarning)
         probes.make_probe("regression", "linear", groups=groups).fit(x, y)
         probes._grouped_ridge_alpha(x, y, groups, "regression")
+
+
+def test_probe_fits_run_on_one_blas_thread_and_restore_it_afterwards():
+    """Small fits on one BLAS thread (see probes.one_blas_thread); the caller's setting is
+    restored after the call."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    inside = probes.one_blas_thread(blas_threads)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert inside() == {1}
+        assert blas_threads() == before
+    assert probes.cross_subject.__name__ == "cross_subject"  # wrapped, name kept

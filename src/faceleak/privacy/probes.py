@@ -18,11 +18,12 @@ raw pixels (PCA + the same probe) and, from the caller, an untrained network.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -38,7 +39,10 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 Task = Literal["regression", "classification"]
 ProbeKind = Literal["linear", "mlp", "chance"]
@@ -103,6 +107,29 @@ def lighting_targets(azimuth: np.ndarray, elevation: np.ndarray,
 #: Penalties searched for the linear probes (ridge ``alpha``, logistic ``C``).
 RIDGE_ALPHAS = tuple(np.logspace(-1, 4, 6))
 LOGISTIC_CS = (0.01, 0.1, 1.0, 10.0)
+
+
+def one_blas_thread(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` with BLAS (and OpenMP) on one thread.
+
+    A probe multiplies small matrices: on two cores, two BLAS threads per fit were measured
+    about 30% slower than one when the machine is idle and five times slower when another
+    process is busy, because the threads wait on each other for every small product. One
+    thread also gives the same numbers wherever a fit runs (here or in a worker of
+    :func:`score_many`).
+    """
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _thread_pools().limit(limits=1):
+            return function(*args, **kwargs)
+    return wrapper
+
+
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    # One inventory of the loaded thread pools, made at the first fit: a fresh
+    # threadpool_limits() scans the loaded libraries each time (about 4 ms, against 0.04 ms).
+    return ThreadpoolController()
 
 
 def make_probe(task: Task, kind: ProbeKind = "linear", seed: int = 0,
@@ -221,6 +248,7 @@ def _validate(features: np.ndarray, target: np.ndarray, *masks_or_groups: np.nda
             raise ValueError(f"length mismatch: {n} feature rows but an array of {len(arr)}")
 
 
+@one_blas_thread
 def cross_subject(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray,
                   test_mask: np.ndarray, task: Task, kind: ProbeKind = "linear",
                   seed: int = 0, groups: np.ndarray | None = None
@@ -279,10 +307,7 @@ def _map_one_thread(function, jobs: Sequence[tuple]) -> list:
 
 
 def _one_thread(function, *args):
-    # One BLAS thread per call, in a worker as in the parent: the probes multiply small
-    # matrices, and one thread gives the same numbers wherever the call runs.
-    with threadpool_limits(limits=1):
-        return function(*args)
+    return one_blas_thread(function)(*args)
 
 
 def _one_thread_score(*args) -> ProbeScore:
@@ -300,6 +325,7 @@ def score_many(jobs: Sequence[tuple]) -> list[ProbeScore]:
     return _map_one_thread(_one_thread_score, jobs)
 
 
+@one_blas_thread
 def grouped_cv(features: np.ndarray, target: np.ndarray, groups: np.ndarray, task: Task,
                kind: ProbeKind = "linear", n_splits: int = 5, seed: int = 0) -> ProbeScore:
     """``GroupKFold`` by subject: the score of predictions pooled over all folds."""
@@ -313,6 +339,7 @@ def grouped_cv(features: np.ndarray, target: np.ndarray, groups: np.ndarray, tas
     return score_predictions(task, target, pred)
 
 
+@one_blas_thread
 def penalty_curve(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray,
                   test_mask: np.ndarray, alphas: Sequence[float] = RIDGE_ALPHAS,
                   groups: np.ndarray | None = None) -> list[dict]:
@@ -383,6 +410,7 @@ def _within_group_permutation(groups: np.ndarray, rng: np.random.Generator) -> n
     return _within_group_permutations(groups, rng, 1)[0]
 
 
+@one_blas_thread
 def permutation_test(features: np.ndarray, target: np.ndarray, groups: np.ndarray,
                      train_mask: np.ndarray, test_mask: np.ndarray, task: Task,
                      n_permutations: int = 999, alpha: float | None = None,
@@ -586,6 +614,7 @@ def mean_ci(values: np.ndarray | list[float], confidence: float = 0.95) -> tuple
     return mean, mean - half, mean + half
 
 
+@one_blas_thread
 def fit_probe(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray, task: Task,
               kind: ProbeKind = "linear", seed: int = 0,
               groups: np.ndarray | None = None) -> BaseEstimator:
@@ -600,6 +629,7 @@ def fit_probe(features: np.ndarray, target: np.ndarray, train_mask: np.ndarray, 
                                                                 target[train_mask])
 
 
+@one_blas_thread
 def learning_curve(features: np.ndarray, target: np.ndarray, subjects: np.ndarray,
                    train_mask: np.ndarray, test_mask: np.ndarray, task: Task,
                    sizes: Sequence[int], repeats: int = 5, kind: ProbeKind = "linear",
