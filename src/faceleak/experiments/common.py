@@ -73,8 +73,9 @@ def untrained_features(faces: data.FaceSet, plan: RunPlan, seed: int = 0,
 
         model = InceptionResnetV1(pretrained=None, classify=False).eval()
         key = f"untrained-facenet-s{seed}-w{embed.weights_hash(model)}-d{embed.data_key(faces)}"
+        # Channels-last, as the pretrained FaceNet is embedded (about 25% faster on a CPU).
         return embed.embed_faces(model, models.FACENET_SPEC, faces, batch_size=32,
-                                 cache_key=key, progress=False)
+                                 cache_key=key, progress=False, channels_last=True)
     cfg = plan.train_config(variant)
     model = train.YaleFaceNet(cfg).eval()
     with torch.no_grad():
