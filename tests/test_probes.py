@@ -264,3 +264,33 @@ def test_probe_fits_run_on_one_blas_thread_and_restore_it_afterwards():
         assert inside() == {1}
         assert blas_threads() == before
     assert probes.cross_subject.__name__ == "cross_subject"  # wrapped, name kept
+
+
+def test_learning_curve_fits_each_draw_as_one_probe_would(monkeypatch):
+    """Every (size, repeat) row is the score of one probe fitted on that draw's subjects,
+    whatever the number of worker processes; more labelled people read the light better."""
+    x, az, subjects, train, test = synthetic(signal=3.0)
+    cls = probes.lighting_class(az)
+    sizes = [1, 4, 8]
+    monkeypatch.setenv(probes.WORKERS_ENV, "2")
+    rows = probes.learning_curve(x, cls, subjects, train, test, "classification", sizes,
+                                 repeats=3, seed=0)
+    monkeypatch.setenv(probes.WORKERS_ENV, "1")
+    assert rows == probes.learning_curve(x, cls, subjects, train, test, "classification",
+                                         sizes, repeats=3, seed=0)
+    # Every person has photos of every light class, so no draw is skipped.
+    assert [(r["n_subjects"], r["repeat"]) for r in rows] == [(k, i) for k in sizes
+                                                              for i in range(3)]
+    # The draws of the seeded generator, in the function's order, refitted one by one.
+    rng = np.random.default_rng(0)
+    pool = np.unique(subjects[train])
+    for row in rows:
+        chosen = rng.choice(pool, size=row["n_subjects"], replace=False)
+        fit = train & np.isin(subjects, chosen)
+        score, _ = probes.cross_subject(x, cls, fit, test, "classification", "linear", 0,
+                                        subjects)
+        assert row["accuracy"] == pytest.approx(score.accuracy)
+    mean = {k: np.mean([r["accuracy"] for r in rows if r["n_subjects"] == k]) for k in sizes}
+    assert mean[8] > mean[1]
+    with pytest.raises(ValueError, match="outside"):
+        probes.learning_curve(x, cls, subjects, train, test, "classification", [9])

@@ -649,7 +649,7 @@ def learning_curve(features: np.ndarray, target: np.ndarray, subjects: np.ndarra
     train_mask, test_mask = np.asarray(train_mask, bool), np.asarray(test_mask, bool)
     pool = np.unique(subjects[train_mask])
     rng = np.random.default_rng(seed)
-    rows = []
+    rows, jobs = [], []
     for k in sizes:
         if not 1 <= k <= len(pool):
             raise ValueError(f"size {k} is outside 1..{len(pool)} training subjects")
@@ -658,9 +658,11 @@ def learning_curve(features: np.ndarray, target: np.ndarray, subjects: np.ndarra
             fit_rows = train_mask & np.isin(subjects, chosen)
             if task == "classification" and len(np.unique(np.asarray(target)[fit_rows])) < 2:
                 continue
-            score, _ = cross_subject(features, target, fit_rows, test_mask, task, kind, seed,
-                                     subjects)
-            rows.append({"n_subjects": int(k), "repeat": r, **score.to_dict()})
+            rows.append({"n_subjects": int(k), "repeat": r})
+            jobs.append((features, target, fit_rows, test_mask, task, kind, seed, subjects))
+    # The draws are made first, in order, so the fits can share the worker processes.
+    for row, score in zip(rows, score_many(jobs), strict=True):
+        row.update(score.to_dict())
     return rows
 
 
