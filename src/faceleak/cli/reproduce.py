@@ -20,11 +20,33 @@ def _run_leakage(args: argparse.Namespace) -> int:
 
 def _run_defences(args: argparse.Namespace) -> int:
     from faceleak.experiments import defences
+    from faceleak.vision.models import REAL_BACKBONES
 
+    if args.backbone in REAL_BACKBONES:
+        return _run_real_defences(args)
     result = defences.reproduce_defences(plan=run_plan(args), seed=args.seed,
                                           heldout_subjects=args.heldout_subjects,
                                           backbone=args.backbone,
                                           inversion=not args.no_inversion)
+    write_result(result, args.json)
+    return 0
+
+
+def _run_real_defences(args: argparse.Namespace) -> int:
+    """A real recognizer: :func:`faceleak.experiments.real_defences.reproduce_real_defences`."""
+    import sys
+
+    from faceleak.experiments import real_defences
+    from faceleak.vision.models import WeightsError
+
+    try:
+        result = real_defences.reproduce_real_defences(
+            plan=run_plan(args), seed=args.seed, heldout_subjects=args.heldout_subjects,
+            backbone=args.backbone, attack=not args.no_inversion)
+    except (WeightsError, ValueError) as exc:
+        print(f"faceleak: error: {exc}", file=sys.stderr)
+        return 2
+    real_defences.validate_real_defences(result)
     write_result(result, args.json)
     return 0
 
@@ -47,9 +69,12 @@ def add_reproduce_parser(commands) -> None:
         "defences", help="Chapter 4: template protections on utility, leakage and inversion")
     add_common_arguments(defences)
     defences.add_argument("--backbone", default="yale-cosface-plain", choices=backbone_names(),
-                          help="embedding backbone (default: yale-cosface-plain, which leaks)")
+                          help="embedding backbone (default: yale-cosface-plain, which leaks); "
+                               "facenet-casia: the same defences on FaceNet's templates, "
+                               "attacked through the defence")
     defences.add_argument("--no-inversion", action="store_true",
-                          help="skip the (slower) inversion axis")
+                          help="skip the (slower) inversion axis (for a real recognizer: the "
+                               "adaptive attack)")
     defences.set_defaults(func=_run_defences)
     for register in _more_experiments():
         register(experiments)

@@ -9,6 +9,7 @@ Module                 Entry point                                   Chapter and
 ``inversion``          :func:`run_inversion`, ``reproduce_inversion``  3: inversion
 ``real_inversion``     :func:`run_real_inversion`                    3: real recognizers
 ``defences``           :func:`reproduce_defences`                    4: defences
+``real_defences``      :func:`reproduce_real_defences`               4: on a real recognizer
 =====================  ===========================================  ==========================
 
 ``plan`` holds the run plan (:func:`resolve_plan`: every size of a run, resolved once);
@@ -28,13 +29,14 @@ from faceleak.experiments import (
     leakage,
     nuisance,
     plan,
+    real_defences,
     real_inversion,
     recognizers,
 )
 
 __all__: list[str] = []
 for _module in (plan, common, leakage, defences, inversion, nuisance, recognizers,
-                real_inversion):
+                real_inversion, real_defences):
     for _name, _value in vars(_module).copy().items():
         # What the module defines (functions, classes, constants), not what it imports.
         if (_name.startswith("_") or isinstance(_value, ModuleType)

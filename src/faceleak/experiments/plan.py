@@ -179,6 +179,64 @@ class RealInversionSettings:
 
 
 @dataclass(frozen=True)
+class RealDefenceSettings:
+    """Chapter 4's defences on a real recognizer's templates (Lab 4's last section).
+
+    Attributes
+    ----------
+    sweep, eer_budget
+        Defence name -> strengths, and the largest EER loss an operating point may cost, as
+        in :class:`DefenceSettings`. The strengths suit 512-d FaceNet templates: BioHash
+        bits and PCA dimensions up to a quarter of them.
+    max_attacked_subjects, targets_per_subject
+        The adaptive attack's targets: the most frontally lit photos of the first held-out
+        subjects (None: every held-out subject).
+    gan_candidates, gan_steps, gan_lr, gan_prior
+        The white-box GAN-prior attack through the defence (as in
+        :class:`RealInversionSettings`): random latents scored, then gradient refinement.
+    attack_points
+        Where the adaptive attack runs besides no defence: ``"best"`` (the least leaky
+        operating point within the budget; about ten seconds an attack on 2 cores in quick
+        mode) or ``"all"`` (every operating point within the budget).
+    probe_kinds
+        The light probes of the leakage axis (each costs about as much as the rest of a
+        sweep row; the full mode adds the nonlinear one).
+    light
+        Which photos the experiment uses: ``"moderate"`` (light at most 60 degrees
+        off-axis, as the judges of :class:`RealInversionSettings`: under Yale B's extreme
+        light the real recognizers barely verify at all) or ``"all"``.
+    """
+
+    sweep: tuple[tuple[str, tuple[float, ...]], ...]
+    eer_budget: float = 0.02
+    max_attacked_subjects: int | None = 3
+    targets_per_subject: int = 1
+    gan_candidates: int = 48
+    gan_steps: int = 15
+    gan_lr: float = 0.05
+    gan_prior: float = 0.1
+    attack_points: str = "best"
+    probe_kinds: tuple[str, ...] = ("linear",)
+    light: str = "moderate"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.eer_budget < 1:
+            raise ValueError(f"eer_budget must be in (0, 1), got {self.eer_budget}")
+        if self.light not in JUDGE_LIGHTS:
+            raise ValueError(f"light must be one of {JUDGE_LIGHTS}, got {self.light!r}")
+        if self.attack_points not in ("best", "all"):
+            raise ValueError(f"attack_points must be 'best' or 'all', got "
+                             f"{self.attack_points!r}")
+        if not self.probe_kinds or set(self.probe_kinds) - {"linear", "mlp"}:
+            raise ValueError(f"probe_kinds must be a non-empty subset of ('linear', 'mlp'), "
+                             f"got {self.probe_kinds}")
+
+    def sweep_dict(self) -> dict[str, tuple[float, ...]]:
+        """The sweep as ``{defence: strengths}``, in the sweep's order."""
+        return dict(self.sweep)
+
+
+@dataclass(frozen=True)
 class Seeds:
     """Training seeds of the models every experiment shares (the split seed is per call)."""
 
@@ -194,6 +252,14 @@ _SINGLE_FULL = TrainConfig(widths=(48, 96, 192, 384), blocks=(2, 2, 2, 2), epoch
 _SWEEP = (("nuisance", (1, 2, 4, 8, 16)), ("biohash", (64, 32, 16, 8)),
           ("noise", (0.25, 0.5, 1.0, 2.0, 4.0)), ("pca", (48, 32, 16, 8, 4)),
           ("pca-q4", (32, 16, 8)), ("scale", (3.0,)))
+# The same families for 512-d real-recognizer templates (FaceNet): more bits and dimensions.
+# Quick mode keeps one or two strengths of each (a sweep row costs seconds: the light probe's
+# cross-validation on 512 dimensions); the scale control is Lab 4's first sweep's job.
+_REAL_SWEEP_QUICK = (("nuisance", (2, 8)), ("biohash", (256,)), ("noise", (0.5, 2.0)),
+                     ("pca", (128, 32)), ("pca-q4", (64,)))
+_REAL_SWEEP_FULL = (("nuisance", (1, 2, 4, 8, 16)), ("biohash", (256, 128, 64, 32)),
+                    ("noise", (0.25, 0.5, 1.0, 2.0, 4.0)), ("pca", (128, 64, 32, 16, 8)),
+                    ("pca-q4", (64, 32, 16)), ("scale", (3.0,)))
 
 #: Every size of both modes, side by side. Quick mode runs every lab in minutes on a 2-core
 #: CPU; full mode is meant for a GPU. The recipes' search is recorded in
@@ -212,6 +278,9 @@ TABLE: dict[str, dict[str, Any]] = {
         "defences": DefenceSettings(sweep=_SWEEP, eer_budget=0.02, gan_targets=20),
         # 6 of the 10 held-out people, one photo each: sized for minutes on 2 cores.
         "real_inversion": RealInversionSettings(),
+        # 3 held-out people, one photo each, 15 steps: Lab 4's FaceNet section in about a
+        # minute on 2 cores (with the embeddings cached by Lab 1).
+        "real_defences": RealDefenceSettings(sweep=_REAL_SWEEP_QUICK),
     },
     "full": {
         "recipes": {"ensemble": replace(_SINGLE_FULL, widths=(32, 64, 128, 256), members=2,
@@ -232,6 +301,10 @@ TABLE: dict[str, dict[str, Any]] = {
             targets_per_subject=4, max_attacked_subjects=None, decoder_flips=True,
             decoder_width=192, decoder_steps=4000, es_generations=60, es_population=24,
             gradient_steps=300, gan_candidates=2048, gan_steps=300),
+        "real_defences": RealDefenceSettings(
+            sweep=_REAL_SWEEP_FULL, max_attacked_subjects=None, targets_per_subject=4,
+            gan_candidates=2048, gan_steps=300, attack_points="all",
+            probe_kinds=("linear", "mlp")),
     },
 }
 
@@ -251,7 +324,8 @@ class RunPlan:
         The course's crop size and the held-out subjects of every split.
     seeds
         Training seeds of the shared models (backbone, GAN, type II judge).
-    backbones, gan, inversion, probes, real_faces, nuisance, defences, real_inversion
+    backbones, gan, inversion, probes, real_faces, nuisance, defences, real_inversion,
+    real_defences
         One frozen settings object per experiment (see :data:`TABLE`).
     """
 
@@ -267,6 +341,7 @@ class RunPlan:
     nuisance: NuisanceSettings
     defences: DefenceSettings
     real_inversion: RealInversionSettings
+    real_defences: RealDefenceSettings
     seeds: Seeds = field(default_factory=Seeds)
 
     def describe(self) -> str:
@@ -353,7 +428,7 @@ def resolve_plan(mode: str | None = None, device: str | None = None,
         gan=row["gan"], inversion=row["inversion"], probes=row["probes"],
         real_faces=RealFacesPlan(mode=resolved, **row["real_faces"]),
         nuisance=row["nuisance"], defences=row["defences"],
-        real_inversion=row["real_inversion"])
+        real_inversion=row["real_inversion"], real_defences=row["real_defences"])
     return plan.with_(**overrides) if overrides else plan
 
 
