@@ -116,3 +116,20 @@ def test_tos_static_view_is_the_explorers_output_in_a_marked_block():
     html = widgets_tos.static_view(clause).data
     assert html == f'<div class="faceleak-static">{widgets_tos.render_clause(clause)}</div>'
     assert "<mark" in html or "<b>" in html  # the analysis is there, not just the wrapper
+
+
+@pytest.mark.parametrize("with_inversion", [False, True])
+def test_tradeoff_draws_without_warnings_shown_to_readers(with_inversion, recwarn):
+    # The real-recognizer sweep of Lab 4 has no inversion scores; a colour map given with a
+    # plain colour made matplotlib warn into the published page.
+    rows = [{"defence": "none", "eer": 0.17, "lighting_class_accuracy": 0.9}]
+    for k, (eer, acc) in enumerate([(0.12, 0.6), (0.16, 0.8)]):
+        row = {"defence": f"d{k}", "eer": eer, "lighting_class_accuracy": acc}
+        if with_inversion:
+            row["inversion_success_other_1e-2"] = 0.3 * k
+        rows.append(row)
+    fig = viz_defences.tradeoff(rows, title="t")
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+    assert (len(fig.axes) == 2) == with_inversion  # the colour bar only with scores to show
+    import matplotlib.pyplot as plt
+    plt.close(fig)

@@ -36,10 +36,12 @@ def tradeoff(rows: Sequence[Mapping], leakage_key: str = "lighting_class_accurac
         x = [r["eer"] for r in series]
         y = [r[leakage_key] for r in series]
         ax.plot(x, y, ls=LINESTYLES[i % len(LINESTYLES)], color="#555555", lw=1)
-        c = [r.get(inversion_key, np.nan) for r in series] if has_inv else "#1f4e79"
-        points = ax.scatter(x, y, c=c, cmap="cividis", vmin=0, vmax=1, s=70,
-                            marker=MARKERS[i % len(MARKERS)], edgecolors="#111111", label=name,
-                            zorder=3)
+        # A colour map only when there are inversion scores to colour by: matplotlib
+        # warns (to the reader of the built page) when it gets a map but a plain colour.
+        colour = ({"c": [r.get(inversion_key, np.nan) for r in series], "cmap": "cividis",
+                   "vmin": 0, "vmax": 1} if has_inv else {"color": "#1f4e79"})
+        points = ax.scatter(x, y, s=70, marker=MARKERS[i % len(MARKERS)],
+                            edgecolors="#111111", label=name, zorder=3, **colour)
     if baseline is not None:
         ax.scatter([baseline["eer"]], [baseline[leakage_key]], marker="*", s=260,
                    color="white", edgecolors="black", zorder=4, label="no defence")
