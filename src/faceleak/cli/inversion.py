@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from faceleak.cli.arguments import (
@@ -62,6 +63,9 @@ def add_inversion_command(reproduce_subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--backbone", default="yale-cosface", choices=backbone_names(),
                         help="attacked embedder, a name of the backbone registry "
                              "(default yale-cosface)")
+    parser.add_argument("--images", type=Path, default=None, metavar="PATH.npz",
+                        help="real recognizers only: also save the targets and every "
+                             "attack's reconstructions (8-bit .npz)")
     parser.set_defaults(func=run_inversion_cli)
     return parser
 
@@ -81,6 +85,11 @@ def run_inversion_cli(args: argparse.Namespace) -> int:
         return 2
     if args.backbone in REAL_ATTACKS:
         return _run_real(args)
+    if getattr(args, "images", None) is not None:
+        print("faceleak: error: --images saves the reconstructions of the real recognizers "
+              f"(--backbone {' or '.join(REAL_ATTACKS)}); Lab 3's own run keeps them in its "
+              "result object", file=sys.stderr)
+        return 2
     try:
         result = inversion.reproduce_inversion(
             plan=run_plan(args), seed=args.seed, heldout_subjects=args.heldout_subjects,
@@ -106,7 +115,8 @@ def _run_real(args: argparse.Namespace) -> int:
         result = real_inversion.run_real_inversion(
             plan=run_plan(args), seed=args.seed, heldout_subjects=args.heldout_subjects,
             backbone=args.backbone, attack_seed=args.attack_seed,
-            attack_subjects=args.attack_subjects, log=lambda msg: print(msg, file=sys.stderr))
+            attack_subjects=args.attack_subjects, log=lambda msg: print(msg, file=sys.stderr),
+            images_path=args.images)
     except (WeightsError, ValueError) as exc:
         print(f"faceleak: error: {exc}", file=sys.stderr)
         return 2

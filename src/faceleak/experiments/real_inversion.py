@@ -13,6 +13,11 @@ Attacks on ``dlib-resnet`` (queries only; every query is counted):
 ``decoder_es``
     The decoder's output refined by a natural evolution strategy in the decoder's input
     space (:func:`faceleak.privacy.blackbox.es_refine`), with queries to dlib only.
+``gan_es``
+    The ID2image recipe made query-only: faces drawn from the course's GAN are shown to dlib
+    (training queries), an MLP maps dlib embedding to GAN latent, and its latent for each
+    leaked template is refined by the evolution strategy in the GAN's latent space: every
+    candidate is a face of the prior (cf. the genetic search over a GAN prior of Dong et al.).
 
 Attacks on ``facenet-casia`` (gradients):
 
@@ -22,6 +27,9 @@ Attacks on ``facenet-casia`` (gradients):
     The course's face GAN as prior: the best of ``gan_candidates`` random latents, then the
     latent refined by gradient descent through FaceNet (Lab 3's GAN attack without the
     mapping network).
+``gan_mapped``
+    The ID2image recipe at the course's scale: an MLP from FaceNet embedding to GAN latent,
+    fitted on generated faces, gives the start; gradient descent refines it.
 
 Reconstructions are 64x56 (the size of the course's decoder and GAN); the real recognizers
 see them upscaled 3x to the 192x168 of the photos they enrolled, and the reference
@@ -34,11 +42,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+import faceleak
 from faceleak import config
 from faceleak.experiments import common, recognizers
 from faceleak.experiments import plan as plan_mod
@@ -50,23 +61,28 @@ from faceleak.privacy.attacks import (
     Log,
     choose_alpha,
     decoder_attack,
+    decoder_key,
     embed_array,
     fit_ridge,
     gan_attack,
     gradient_attack,
     pixel_light_features,
+    resolve_decoder,
     sample_gan,
     train_decoder,
+    train_mapper,
 )
 from faceleak.vision import data, models
 
 __all__ = ["REAL_ATTACKS", "REAL_INVERSION_SETTINGS", "RealInversionSettings",
-           "real_inversion_settings", "run_real_inversion", "validate_real_summary"]
+           "load_reconstructions", "real_inversion_settings", "record_paths",
+           "recorded_real_inversion", "run_real_inversion",
+           "save_reconstructions", "validate_real_summary"]
 
 #: The attacks run against each real recognizer.
 REAL_ATTACKS: dict[str, tuple[str, ...]] = {
-    models.DLIB_RESNET: ("decoder", "decoder_es"),
-    models.FACENET_CASIA: ("gradient", "gan"),
+    models.DLIB_RESNET: ("decoder", "decoder_es", "gan_es"),
+    models.FACENET_CASIA: ("gradient", "gan", "gan_mapped"),
 }
 #: The course network that judges beside the two real recognizers.
 COURSE_JUDGE = models.YALE_BACKBONE
@@ -196,6 +212,44 @@ def _judge_embeddings(setup: _Setup, images: np.ndarray,
 # =========================================================================== the attacks
 
 
+def _load_gan(setup: _Setup, plan: RunPlan, log: Log) -> torch.nn.Module:
+    """The course's face GAN, trained on the split's training people only."""
+    full = data.load_faces(plan.image_size, source=setup.course.source)
+    generator, _ = gan_mod.load_generator(
+        setup.split.train, plan.gan, plan.mode, seed=plan.seeds.gan, device=plan.device,
+        images=full.images[np.isin(full.subjects, setup.split.train)],
+        data_source=full.source.kind, log=log)
+    return generator
+
+
+def _render(generator: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """Latents (N, z_dim) to the generator's faces (N, H, W), without gradients."""
+    device = next(generator.parameters()).device
+
+    def render(z: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            zt = torch.as_tensor(np.asarray(z, np.float32), device=device)
+            return np.concatenate([generator(zt[i:i + 256]).cpu().numpy()
+                                   for i in range(0, len(zt), 256)])
+    return render
+
+
+def _mapped_latents(generator: torch.nn.Module, embed: Callable[[np.ndarray], np.ndarray],
+                    target_emb: np.ndarray, s: RealInversionSettings, plan: RunPlan,
+                    seed: int) -> np.ndarray:
+    """ID2image's start: an embedding-to-latent MLP fitted on generated faces.
+
+    ``embed`` is the attacked recognizer (for dlib, a query counter: the
+    ``mapper_samples`` generated faces are the attack's training queries).
+    """
+    z, faces = sample_gan(generator, s.mapper_samples, seed=seed + 2)
+    mapper, _ = train_mapper(embed(faces), z, s.mapper_steps, seed=seed, device=plan.device)
+    with torch.no_grad():
+        start = mapper(torch.as_tensor(np.asarray(target_emb, np.float32),
+                                       device=next(mapper.parameters()).device))
+    return start.cpu().numpy()
+
+
 def _attack_dlib(setup: _Setup, s: RealInversionSettings, plan: RunPlan, seed: int,
                  timer: common.PhaseTimer, log: Log) -> tuple[dict, dict]:
     """The decoder and its query-only refinement; reconstructions and their costs."""
@@ -215,9 +269,17 @@ def _attack_dlib(setup: _Setup, s: RealInversionSettings, plan: RunPlan, seed: i
     cfg = replace(plan.inversion, decoder_width=s.decoder_width,
                   decoder_steps=s.decoder_steps, decoder_id_steps=0,
                   decoder_batch=s.decoder_batch, decoder_lr=s.decoder_lr)
+    # Through the one checkpoint store: a second run on the same split and sizes (the lab
+    # after the CLI, or the other way round) loads the decoder instead of retraining it.
+    key = decoder_key({"part": "real-inversion-decoder", "backbone": models.DLIB_RESNET,
+                       "train_subjects": sorted(setup.split.train), "seed": seed,
+                       "data": course.source.kind, "flips": s.decoder_flips,
+                       "width": s.decoder_width, "steps": s.decoder_steps,
+                       "lr": s.decoder_lr, "batch": s.decoder_batch, "n_pairs": len(images)})
     with timer("decoder_s"):
-        decoder, _ = train_decoder(images, emb, net, models.DLIB_SPEC, cfg, seed=seed,
-                                   log=log)
+        decoder, history, meta = resolve_decoder(
+            key, lambda: train_decoder(images, emb, net, models.DLIB_SPEC, cfg, seed=seed,
+                                       log=log), plan.mode, log)
         recon = {"decoder": decoder_attack(decoder, target_emb)}
     size = recognizers.native_size(course.source)
     counter = blackbox.QueryCounter(_dlib_embed(net, size))
@@ -229,13 +291,30 @@ def _attack_dlib(setup: _Setup, s: RealInversionSettings, plan: RunPlan, seed: i
     if log is not None:
         log(f"decoder + ES: dlib cosine {result.start_scores.mean():.3f} -> "
             f"{result.scores.mean():.3f} in {result.queries} queries")
+    with timer("gan_es_s"):
+        generator = _load_gan(setup, plan, log)
+        mapping_counter = blackbox.QueryCounter(_dlib_embed(net, size))
+        z0 = _mapped_latents(generator, mapping_counter, target_emb, s, plan, seed)
+        latent = blackbox.es_refine(_render(generator), counter, target_emb, z0,
+                                    s.latent_es_generations, s.latent_es_population,
+                                    s.latent_es_sigma, s.latent_es_lr, seed=seed + 1)
+    recon["gan_es"] = latent.images
+    if log is not None:
+        log(f"GAN latent + ES: dlib cosine {latent.start_scores.mean():.3f} -> "
+            f"{latent.scores.mean():.3f} in {latent.queries} queries "
+            f"({mapping_counter.queries} to fit the mapping)")
+    # The decoder's cost is its training time, also when this run loaded it from the store.
+    trained_s = float(history.get("seconds", timer.seconds["decoder_s"]))
     costs = {"decoder": {"training_queries": int(len(images)), "attack_queries": 0,
-                         "seconds": timer.seconds["decoder_s"]},
+                         "seconds": trained_s, "decoder_origin": meta["origin"]},
              "decoder_es": {"training_queries": int(len(images)),
                             "attack_queries": int(result.queries),
                             "queries_per_target": int(result.queries // len(target_emb)),
-                            "seconds": timer.seconds["decoder_s"]
-                            + timer.seconds["decoder_es_s"]}}
+                            "seconds": trained_s + timer.seconds["decoder_es_s"]},
+             "gan_es": {"training_queries": int(mapping_counter.queries),
+                        "attack_queries": int(latent.queries),
+                        "queries_per_target": int(latent.queries // len(target_emb)),
+                        "seconds": timer.seconds["gan_es_s"]}}
     return recon, costs
 
 
@@ -250,19 +329,23 @@ def _attack_facenet(setup: _Setup, s: RealInversionSettings, plan: RunPlan, seed
         recon["gradient"], _ = gradient_attack(net, spec, target_emb, mean_face,
                                                s.gradient_steps, s.gradient_lr, s.gradient_tv)
     with timer("gan_s"):
-        full = data.load_faces(plan.image_size, source=setup.course.source)
-        generator, _ = gan_mod.load_generator(
-            setup.split.train, plan.gan, plan.mode, seed=plan.seeds.gan, device=plan.device,
-            images=full.images[np.isin(full.subjects, setup.split.train)],
-            data_source=full.source.kind, log=log)
+        generator = _load_gan(setup, plan, log)
         z, x = sample_gan(generator, s.gan_candidates, seed=seed + 1)
         cand = embed_array(net, spec, x, batch_size=32)
         z0 = z[(target_emb @ cand.T).argmax(1)]
         recon["gan"], _, _ = gan_attack(generator, net, spec, target_emb, z0, s.gan_steps,
                                         s.gan_lr, s.gan_prior)
+    with timer("gan_mapped_s"):
+        z0 = _mapped_latents(generator, lambda faces: embed_array(net, spec, faces,
+                                                                  batch_size=32),
+                             target_emb, s, plan, seed)
+        recon["gan_mapped"], _, _ = gan_attack(generator, net, spec, target_emb, z0,
+                                               s.gan_steps, s.gan_lr, s.gan_prior)
     costs = {"gradient": {"steps": s.gradient_steps, "seconds": timer.seconds["gradient_s"]},
              "gan": {"steps": s.gan_steps, "candidates": s.gan_candidates,
-                     "seconds": timer.seconds["gan_s"]}}
+                     "seconds": timer.seconds["gan_s"]},
+             "gan_mapped": {"steps": s.gan_steps, "mapping_samples": s.mapper_samples,
+                            "seconds": timer.seconds["gan_mapped_s"]}}
     return recon, costs
 
 
@@ -303,7 +386,8 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
                        backbone: str = models.DLIB_RESNET, attack_seed: int = 0,
                        attack_subjects: Sequence[str] | None = None,
                        settings: RealInversionSettings | None = None, log: Log = print,
-                       plan: RunPlan | None = None) -> dict:
+                       plan: RunPlan | None = None,
+                       images_path: str | Path | None = None) -> dict:
     """Attack a real recognizer's templates of held-out people and judge with three models.
 
     Parameters
@@ -326,6 +410,9 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
         Sizes (default: the mode's).
     log
         Progress messages (None: silent).
+    images_path
+        Where to save the targets and every attack's reconstructions (``.npz``, 8-bit, read
+        back by :func:`load_reconstructions`); None saves nothing.
 
     Returns
     -------
@@ -352,6 +439,8 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
         setup.nets[models.DLIB_RESNET][0], recognizers.native_size(setup.course.source)))
     with timer("judging_s"):
         measured = _measure(setup, backbone, recon, costs, judge_counter)
+    if images_path is not None:
+        save_reconstructions(images_path, setup, recon)
     ceilings = {name: judges.ceiling_rates(j, setup.targets) for name, j in setup.judges.items()}
     cross = measured[REAL_ATTACKS[backbone][0]]["cross_model_judge"]
     return common.jsonable({
@@ -367,7 +456,99 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
         "cross_model_judge": cross,
         "type1_ceiling": ceilings[backbone], "cross_model_ceiling": ceilings[cross],
         "judging_queries": judge_counter.queries,
-        "settings": s.to_dict(), "timings_s": timer.summary()})
+        "settings": s.to_dict(), "timings_s": timer.summary(),
+        "faceleak_version": faceleak.__version__,
+        "command": (f"python -m faceleak reproduce inversion --backbone {backbone} --mode "
+                    f"{resolved} --seed {seed} --attack-seed {attack_seed}")})
+
+
+def save_reconstructions(path: str | Path, setup: _Setup, recon: dict[str, np.ndarray]) -> None:
+    """Save the targets and reconstructions (8-bit) with each target's subject and light."""
+    rows = setup.gallery[setup.targets]
+    faces = setup.course
+    arrays = {f"recon_{name}": images for name, images in recon.items()}
+    arrays["target"] = faces.images[rows]
+    to_uint8 = {key: np.round(np.clip(v, 0, 1) * 255).astype(np.uint8)
+                for key, v in arrays.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, subjects=np.asarray(faces.subjects[rows]).astype(str),
+                        azimuth=faces.azimuth[rows], elevation=faces.elevation[rows],
+                        **to_uint8)
+
+
+def load_reconstructions(path: str | Path) -> dict[str, np.ndarray]:
+    """Read what :func:`save_reconstructions` wrote: ``target``, one array per attack
+    (images in [0, 1]), and ``subjects``, ``azimuth``, ``elevation`` per target."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no reconstructions at {path}; write them with `python -m "
+                                "faceleak reproduce inversion --backbone dlib-resnet --images "
+                                "PATH.npz`")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            raw = {key: f[key] for key in f.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a reconstructions file (.npz written by "
+                         f"save_reconstructions): {exc}") from exc
+    missing = {"target", "subjects", "azimuth", "elevation"} - set(raw)
+    if missing:
+        raise ValueError(f"{path} lacks {sorted(missing)}: not written by save_reconstructions")
+    out = {key: v for key, v in raw.items() if not key.startswith("recon_")}
+    out["target"] = raw["target"].astype(np.float32) / 255
+    for key, v in raw.items():
+        if key.startswith("recon_"):
+            out[key[len("recon_"):]] = v.astype(np.float32) / 255
+    return out
+
+
+#: Where the package keeps the recorded quick-mode runs that Lab 3 shows (see
+#: :func:`recorded_real_inversion`; ``make record-real-inversion`` rewrites them).
+RECORD_RESOURCE_DIR = "measurements"
+
+
+def record_paths(backbone: str) -> tuple[Path, Path]:
+    """The recorded summary (``.json``) and reconstructions (``.npz``) of ``backbone``."""
+    if backbone not in REAL_ATTACKS:
+        raise ValueError(f"runs are recorded for {sorted(REAL_ATTACKS)}, not {backbone!r}")
+    folder = Path(str(resources.files("faceleak") / "resources" / RECORD_RESOURCE_DIR))
+    stem = f"real-inversion-{backbone}"
+    return folder / f"{stem}.json", folder / f"{stem}.npz"
+
+
+def recorded_real_inversion(backbone: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """The recorded run of :func:`run_real_inversion` on ``backbone``, and its images.
+
+    Both attacks together take several minutes on 2 CPU cores, more than a lab's quick
+    budget, so the package ships one run of each, made by the command in the summary's
+    ``command`` (the same function, quick mode, seed 0). Lab 3 shows them and can measure
+    its own instead.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        When the record is missing, or not a summary of this function (what to run is said).
+    """
+    summary_path, images_path = record_paths(backbone)
+    remedy = (f"rebuild it with `make record-real-inversion`, or measure it with "
+              f"run_real_inversion(backbone={backbone!r})")
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"no recorded run of {backbone} at {summary_path}: {remedy}")
+    try:
+        summary = json.loads(summary_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{summary_path} is not a JSON summary ({exc}): {remedy}") from exc
+    validate_real_summary(summary)
+    if summary["backbone"] != backbone:
+        raise ValueError(f"{summary_path} records {summary['backbone']}, not {backbone}: "
+                         f"{remedy}")
+    images = load_reconstructions(images_path)
+    missing = sorted(set(summary["attacks"]) - set(images))
+    if missing or len(images["target"]) != summary["n_targets"]:
+        raise ValueError(f"{images_path} does not match {summary_path.name} (missing "
+                         f"{missing or 'nothing'}, {len(images['target'])} targets for "
+                         f"{summary['n_targets']}): {remedy}")
+    return summary, images
 
 
 REQUIRED_REAL_KEYS: tuple[str, ...] = tuple(

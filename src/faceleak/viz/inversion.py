@@ -214,3 +214,95 @@ def latent_walk_strip(run, a: int = 0, b: int = 1, n: int = 5):
     fig.suptitle(f"{run.target_subjects[a]} -> {run.target_subjects[b]}", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- real recognizers
+
+#: Display names of the attacks on the real recognizers, in table and figure order.
+REAL_ATTACK_NAMES: dict[str, str] = {
+    "decoder": "Decoder (queries only)",
+    "decoder_es": "Decoder + evolution strategy",
+    "gan_es": "GAN latent + evolution strategy",
+    "gradient": "White-box pixels",
+    "gan": "GAN prior, best random start",
+    "gan_mapped": "GAN prior, mapped start (ID2image recipe)",
+}
+
+
+def real_success_table(summaries: dict[str, dict]):
+    """One row per attack on each real recognizer, then each recognizer's ceilings.
+
+    Parameters
+    ----------
+    summaries
+        Attacked backbone -> the summary of
+        :func:`faceleak.experiments.real_inversion.run_real_inversion`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Type I, type II and cross-model success at FAR 1e-3 and 1e-2, SSIM, the light error
+        of the pixel probe, and the queries (black box) or gradient steps (white box) per
+        target. The ceiling rows are real photos of the person instead of reconstructions:
+        another photo than the enrolled one, matched against the target's template (type I)
+        and the person's other photos (type II) by the attacked recognizer, and against the
+        target's template by the other real recognizer (cross-model); they can be below 1.
+    """
+    import pandas as pd
+
+    cols = {f"{kind}_far_{far}": f"{label} @{far}" for kind, label in
+            (("type1", "type I"), ("type2", "type II"), ("cross_model", "cross-model"))
+            for far in ("1e-3", "1e-2")}
+    rows: dict[str, dict] = {}
+    for backbone, summary in summaries.items():
+        for name, entry in summary["attacks"].items():
+            row = {label: entry.get(key) for key, label in cols.items()}
+            row["SSIM"] = entry.get("ssim")
+            row["light error (deg)"] = entry.get("lighting_mae_pixels_deg")
+            row["queries or steps per target"] = entry.get(
+                "queries_per_target", entry.get("steps", 0))
+            rows[f"{backbone}: {REAL_ATTACK_NAMES.get(name, name)}"] = row
+        own, cross = summary["type1_ceiling"], summary["cross_model_ceiling"]
+        rows[f"{backbone}: ceiling (a real photo)"] = {
+            **{f"type I @{far}": own[f"type1_far_{far}"] for far in ("1e-3", "1e-2")},
+            **{f"type II @{far}": own[f"type2_far_{far}"] for far in ("1e-3", "1e-2")},
+            **{f"cross-model @{far}": cross[f"type1_far_{far}"] for far in ("1e-3", "1e-2")}}
+    return pd.DataFrame(rows).T.astype(float).round(3)
+
+
+def real_reconstruction_grid(images: dict[str, dict[str, np.ndarray]], n: int = 6):
+    """Targets (top row) and every attack's reconstruction, for each real recognizer.
+
+    Parameters
+    ----------
+    images
+        Attacked backbone -> what
+        :func:`faceleak.experiments.real_inversion.load_reconstructions` returns.
+    n
+        Targets shown (columns), the first ``n``.
+    """
+    import matplotlib.pyplot as plt
+
+    first = next(iter(images.values()))
+    cols = min(n, len(first["target"]))
+    rows = [("Original (held out)", first["target"])]
+    for backbone, found in images.items():
+        if len(found["target"]) < cols or not np.allclose(found["target"][:cols],
+                                                          first["target"][:cols], atol=1 / 255):
+            raise ValueError("the runs attacked different photos; show them one at a time")
+        rows += [(f"{backbone}:\n{REAL_ATTACK_NAMES.get(k, k)}", found[k])
+                 for k in REAL_ATTACK_NAMES if k in found]
+    fig, axes = plt.subplots(len(rows), cols, figsize=(0.8 * cols + 2.6, 0.95 * len(rows) + 0.4),
+                             squeeze=False)
+    for r, (label, pics) in enumerate(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.imshow(pics[c], cmap="gray", vmin=0, vmax=1)
+            _bare(ax)
+            if r == 0:
+                ax.set_title(f"{first['subjects'][c][-3:]}\nA{int(first['azimuth'][c]):+d} "
+                             f"E{int(first['elevation'][c]):+d}", fontsize=6.5)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    fig.tight_layout(pad=0.3)
+    return fig
