@@ -157,3 +157,30 @@ def test_probe_and_dial_sizes_of_full_mode_are_usable():
     n_lights = FULL.real_faces.lights_per_subject
     assert recognizers.light_subset(az, el, n_lights).sum() == (
         len(az) if n_lights is None else min(n_lights, len(az)))
+
+
+def test_real_inversion_attacks_run_one_step_at_full_size():
+    # Chapter 3's attacks on the real recognizers at their full-mode sizes, with a stand-in
+    # for the 128-d black box (dlib itself is exercised by the slow tier and the record).
+    from faceleak.experiments import real_inversion
+    from faceleak.privacy import blackbox
+
+    s = FULL.real_inversion
+    projection = np.random.default_rng(1).standard_normal((HW[0] * HW[1], 128))
+
+    def black_box(images):
+        e = np.asarray(images, np.float64).reshape(len(images), -1) @ projection
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    decoder = attacks.Decoder(128, s.decoder_width, HW).eval()
+    targets = black_box(_faces(2)[0])
+    assert attacks.decoder_attack(decoder, targets).shape == (2, *HW)
+    generator = gan.Generator(FULL.gan).eval()
+    one_step = dataclasses.replace(s, mapper_samples=TINY_BATCH, mapper_steps=1)
+    start = real_inversion._mapped_latents(generator, black_box, targets, one_step, FULL, 0)
+    assert start.shape == (2, FULL.gan.z_dim)
+    counter = blackbox.QueryCounter(black_box)
+    result = blackbox.es_refine(real_inversion._render(generator), counter, targets, start, 1,
+                                s.latent_es_population, s.latent_es_sigma, s.latent_es_lr)
+    assert result.images.shape == (2, *HW)
+    assert counter.queries == 2 * (1 + s.latent_es_population)
