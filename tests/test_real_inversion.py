@@ -289,8 +289,10 @@ def test_real_success_table_and_grid(tmp_path, monkeypatch):
     summary.update(type1_ceiling=ceiling, cross_model_ceiling={
         k: v / 2 for k, v in ceiling.items()})
     summary["attacks"]["gan_es"]["queries_per_target"] = 81
+    summary["reference"] = {"mean_face": {"type1_far_1e-3": 0.0, "lighting_mae_pixels_deg": 9.0}}
     table = viz_inversion.real_success_table({"dlib-resnet": summary})
-    assert len(table) == len(ri.REAL_ATTACKS["dlib-resnet"]) + 1
+    assert len(table) == len(ri.REAL_ATTACKS["dlib-resnet"]) + 2
+    assert table.loc["dlib-resnet: mean face (no attack)", "light error (deg)"] == 9.0
     row = table.loc["dlib-resnet: ceiling (a real photo)"]
     assert row["type I @1e-3"] == 0.8 and row["cross-model @1e-2"] == 0.45
     assert table.loc["dlib-resnet: GAN latent + evolution strategy",

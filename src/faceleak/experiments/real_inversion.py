@@ -369,7 +369,10 @@ def _measure(setup: _Setup, attacked: str, recon: dict[str, np.ndarray], costs: 
     probe = _light_probe(setup)
     az, el = setup.course.azimuth[rows], setup.course.elevation[rows]
     out = {}
-    for name, images in {**recon, "target_64x56": originals}.items():
+    # Two references: the target photo itself at the attacks' resolution, and the training
+    # people's mean face (no attack: what a reconstruction that learnt nothing would score).
+    mean_face = np.repeat(setup.course.images[setup.train].mean(0)[None], len(rows), axis=0)
+    for name, images in {**recon, "target_64x56": originals, "mean_face": mean_face}.items():
         verdict = judges.attack_verdict(attacked, setup.judges,
                                         _judge_embeddings(setup, images, judge_counter),
                                         setup.targets, recognizers.REAL_BACKBONES)
@@ -419,7 +422,8 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
     dict
         JSON-ready: ``attacks`` (per attack: ``type1_far_1e-3``/``1e-2``,
         ``type2_far_*``, ``cross_model_far_*``, ``cross_model_type2_far_*``, every judge's
-        rates, SSIM, light error, queries or steps, seconds), ``reference.target_64x56``,
+        rates, SSIM, light error, queries or steps, seconds), ``reference.target_64x56``
+        (the target photo at 64x56) and ``reference.mean_face`` (no attack),
         ``ceilings`` (per judge), ``thresholds`` (per judge) and ``timings_s``.
     """
     if backbone not in REAL_ATTACKS:
@@ -451,7 +455,8 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
         "thresholds": {name: {am.far_label(f): t for f, t in j.thresholds.items()}
                        for name, j in setup.judges.items()},
         "attacks": {name: measured[name] for name in REAL_ATTACKS[backbone]},
-        "reference": {"target_64x56": measured["target_64x56"]},
+        "reference": {"target_64x56": measured["target_64x56"],
+                      "mean_face": measured["mean_face"]},
         "ceilings": ceilings,
         "cross_model_judge": cross,
         "type1_ceiling": ceilings[backbone], "cross_model_ceiling": ceilings[cross],

@@ -229,8 +229,15 @@ REAL_ATTACK_NAMES: dict[str, str] = {
 }
 
 
+#: The reference rows of the real-recognizer table: no attack at all, and the photo itself.
+REAL_REFERENCE_NAMES: dict[str, str] = {
+    "mean_face": "mean face (no attack)",
+    "target_64x56": "the target photo at 64x56",
+}
+
+
 def real_success_table(summaries: dict[str, dict]):
-    """One row per attack on each real recognizer, then each recognizer's ceilings.
+    """One row per attack on each real recognizer, two references, then the ceilings.
 
     Parameters
     ----------
@@ -262,6 +269,13 @@ def real_success_table(summaries: dict[str, dict]):
             row["queries or steps per target"] = entry.get(
                 "queries_per_target", entry.get("steps", 0))
             rows[f"{backbone}: {REAL_ATTACK_NAMES.get(name, name)}"] = row
+        for name, label in REAL_REFERENCE_NAMES.items():
+            entry = summary.get("reference", {}).get(name)
+            if entry is not None:
+                rows[f"{backbone}: {label}"] = {
+                    **{lab: entry.get(key) for key, lab in cols.items()},
+                    "SSIM": entry.get("ssim"),
+                    "light error (deg)": entry.get("lighting_mae_pixels_deg")}
         own, cross = summary["type1_ceiling"], summary["cross_model_ceiling"]
         rows[f"{backbone}: ceiling (a real photo)"] = {
             **{f"type I @{far}": own[f"type1_far_{far}"] for far in ("1e-3", "1e-2")},
