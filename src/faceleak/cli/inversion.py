@@ -9,14 +9,18 @@ The JSON holds one entry per attack under ``attacks.decoder``, ``attacks.gradien
 other photos of the same person, type II success, cosine, SSIM, PSNR, lighting error),
 computed by :func:`faceleak.experiments.inversion.reproduce_inversion`, the function the lab calls.
 
-With a real recognizer, ``--backbone dlib-resnet`` (black box: a decoder and a query-only
-evolution strategy) or ``--backbone facenet-casia`` (white box: pixels, and the GAN prior),
+With a real recognizer, ``--backbone dlib-resnet`` (black box: a decoder, and query-only
+evolution strategies around its output and in the GAN's latent space) or ``--backbone
+facenet-casia`` (white box: pixels, and the GAN prior from a random or a mapped start),
 the command runs :func:`faceleak.experiments.real_inversion.run_real_inversion` instead: for
 each attack, type I, type II and cross-model success at FAR 1e-3 and 1e-2, judged by both
 real recognizers and the course's network, with the real-photo ceilings and the queries or
 steps spent::
 
     python -m faceleak reproduce inversion --backbone dlib-resnet --seed 0 --json dlib.json
+
+``--images PATH.npz`` also saves the targets and every reconstruction (Lab 3 shows the
+package's recorded run, made this way by ``make record-real-inversion``).
 """
 
 from __future__ import annotations
