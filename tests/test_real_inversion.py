@@ -236,7 +236,7 @@ def _record(tmp_path, monkeypatch, backbone="dlib-resnet", n_targets=3, drop=Non
     import json
 
     summary = _summary()
-    summary.update(backbone=backbone, n_targets=n_targets,
+    summary.update(backbone=backbone, n_targets=n_targets, seed=0,
                    attacks={k: {key: 0.5 for key in ri.REQUIRED_REAL_KEYS}
                             for k in ri.REAL_ATTACKS[backbone]})
     setup = _fake_setup(n_targets)
@@ -244,7 +244,7 @@ def _record(tmp_path, monkeypatch, backbone="dlib-resnet", n_targets=3, drop=Non
     paths = (tmp_path / "r.json", tmp_path / "r.npz")
     paths[0].write_text(json.dumps(summary))
     ri.save_reconstructions(paths[1], setup, recon)
-    monkeypatch.setattr(ri, "record_paths", lambda b: paths)
+    monkeypatch.setattr(ri, "record_paths", lambda b, seed=0: paths)
     return paths
 
 
@@ -252,8 +252,10 @@ def test_recorded_run_is_read_checked_and_matched_with_its_images(tmp_path, monk
     _record(tmp_path, monkeypatch)
     summary, images = ri.recorded_real_inversion("dlib-resnet")
     assert summary["n_targets"] == 3 and images["target"].shape == (3, 6, 5)
-    with pytest.raises(ValueError, match="records dlib-resnet"):
+    with pytest.raises(ValueError, match="records dlib-resnet on split 0"):
         ri.recorded_real_inversion("facenet-casia")
+    with pytest.raises(ValueError, match="not dlib-resnet on split 1"):
+        ri.recorded_real_inversion("dlib-resnet", seed=1)
     _record(tmp_path, monkeypatch, drop="gan_es")
     with pytest.raises(ValueError, match="gan_es"):
         ri.recorded_real_inversion("dlib-resnet")
@@ -266,14 +268,27 @@ def test_recorded_run_is_read_checked_and_matched_with_its_images(tmp_path, monk
         ri.recorded_real_inversion("dlib-resnet")
 
 
-def test_the_package_ships_a_valid_record_of_each_real_recognizer():
+@pytest.mark.parametrize("seed", sorted(ri.RECORDED_SPLITS))
+def test_the_package_ships_a_valid_record_of_each_real_recognizer(seed):
+    lab_heldout = set(ri.recorded_real_inversion("dlib-resnet", 0)[0]["split_heldout_subjects"])
     for backbone in ri.REAL_ATTACKS:
-        summary, images = ri.recorded_real_inversion(backbone)
-        assert summary["mode"] == "quick" and summary["seed"] == 0
+        summary, images = ri.recorded_real_inversion(backbone, seed)
+        assert summary["mode"] == "quick" and summary["seed"] == seed
         assert summary["command"].startswith("python -m faceleak reproduce inversion")
         # The record attacks held-out people only.
         assert set(summary["heldout_subjects"]) <= set(summary["split_heldout_subjects"])
         assert set(images["subjects"]) == set(summary["heldout_subjects"])
+        wanted = ri.RECORDED_SPLITS[seed]
+        if wanted is not None:
+            # The replication attacks people that the lab's split holds out neither.
+            assert set(summary["heldout_subjects"]) == set(wanted)
+            assert not set(wanted) & lab_heldout
+            assert f"--attack-subjects {','.join(sorted(wanted))}" in summary["command"]
+
+
+def test_recorded_splits_are_refused_outside_the_record():
+    with pytest.raises(ValueError, match="seed=7"):
+        ri.record_paths("dlib-resnet", 7)
 
 
 def test_real_success_table_and_grid(tmp_path, monkeypatch):

@@ -75,7 +75,8 @@ from faceleak.privacy.attacks import (
 from faceleak.vision import data, models
 
 __all__ = ["REAL_ATTACKS", "REAL_INVERSION_SETTINGS", "RealInversionSettings",
-           "load_reconstructions", "real_inversion_settings", "record_paths",
+           "RECORDED_SPLITS", "load_reconstructions", "real_inversion_settings",
+           "record_paths",
            "recorded_real_inversion", "run_real_inversion",
            "save_reconstructions", "validate_real_summary"]
 
@@ -464,7 +465,9 @@ def run_real_inversion(mode: str | None = None, seed: int = 0,
         "settings": s.to_dict(), "timings_s": timer.summary(),
         "faceleak_version": faceleak.__version__,
         "command": (f"python -m faceleak reproduce inversion --backbone {backbone} --mode "
-                    f"{resolved} --seed {seed} --attack-seed {attack_seed}")})
+                    f"{resolved} --seed {seed} --attack-seed {attack_seed}"
+                    + (f" --attack-subjects {','.join(sorted(set(attack_subjects)))}"
+                       if attack_subjects is not None else ""))})
 
 
 def save_reconstructions(path: str | Path, setup: _Setup, recon: dict[str, np.ndarray]) -> None:
@@ -510,33 +513,49 @@ def load_reconstructions(path: str | Path) -> dict[str, np.ndarray]:
 #: Where the package keeps the recorded quick-mode runs that Lab 3 shows (see
 #: :func:`recorded_real_inversion`; ``make record-real-inversion`` rewrites them).
 RECORD_RESOURCE_DIR = "measurements"
+#: The recorded splits: split 0 (the lab's) and a second split whose attacked people the lab
+#: never attacks (held out by split 1, not by split 0), so that a result can be replicated.
+RECORDED_SPLITS: dict[int, tuple[str, ...] | None] = {
+    0: None,
+    1: ("yaleB05", "yaleB10", "yaleB12", "yaleB15", "yaleB25", "yaleB30"),
+}
 
 
-def record_paths(backbone: str) -> tuple[Path, Path]:
-    """The recorded summary (``.json``) and reconstructions (``.npz``) of ``backbone``."""
+def record_paths(backbone: str, seed: int = 0) -> tuple[Path, Path]:
+    """The recorded summary (``.json``) and reconstructions (``.npz``) of ``backbone`` on the
+    subject split ``seed``."""
     if backbone not in REAL_ATTACKS:
         raise ValueError(f"runs are recorded for {sorted(REAL_ATTACKS)}, not {backbone!r}")
+    if seed not in RECORDED_SPLITS:
+        raise ValueError(f"runs are recorded for the splits {sorted(RECORDED_SPLITS)}, not "
+                         f"{seed}; measure others with run_real_inversion(seed={seed})")
     folder = Path(str(resources.files("faceleak") / "resources" / RECORD_RESOURCE_DIR))
-    stem = f"real-inversion-{backbone}"
+    stem = f"real-inversion-{backbone}-seed{seed}"
     return folder / f"{stem}.json", folder / f"{stem}.npz"
 
 
-def recorded_real_inversion(backbone: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """The recorded run of :func:`run_real_inversion` on ``backbone``, and its images.
+def recorded_real_inversion(backbone: str, seed: int = 0
+                            ) -> tuple[dict, dict[str, np.ndarray]]:
+    """The recorded run of :func:`run_real_inversion` on ``backbone`` and split ``seed``.
 
     Both attacks together take several minutes on 2 CPU cores, more than a lab's quick
-    budget, so the package ships one run of each, made by the command in the summary's
-    ``command`` (the same function, quick mode, seed 0). Lab 3 shows them and can measure
-    its own instead.
+    budget, so the package ships runs of each (:data:`RECORDED_SPLITS`), made by the command
+    in the summary's ``command`` (the same function, quick mode). Lab 3 shows them and can
+    measure its own instead.
+
+    Returns
+    -------
+    summary, images
+        The summary, and what :func:`load_reconstructions` reads from its images.
 
     Raises
     ------
     FileNotFoundError, ValueError
         When the record is missing, or not a summary of this function (what to run is said).
     """
-    summary_path, images_path = record_paths(backbone)
+    summary_path, images_path = record_paths(backbone, seed)
     remedy = (f"rebuild it with `make record-real-inversion`, or measure it with "
-              f"run_real_inversion(backbone={backbone!r})")
+              f"run_real_inversion(backbone={backbone!r}, seed={seed})")
     if not summary_path.is_file():
         raise FileNotFoundError(f"no recorded run of {backbone} at {summary_path}: {remedy}")
     try:
@@ -544,9 +563,9 @@ def recorded_real_inversion(backbone: str) -> tuple[dict, dict[str, np.ndarray]]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{summary_path} is not a JSON summary ({exc}): {remedy}") from exc
     validate_real_summary(summary)
-    if summary["backbone"] != backbone:
-        raise ValueError(f"{summary_path} records {summary['backbone']}, not {backbone}: "
-                         f"{remedy}")
+    if summary["backbone"] != backbone or summary.get("seed") != seed:
+        raise ValueError(f"{summary_path} records {summary['backbone']} on split "
+                         f"{summary.get('seed')}, not {backbone} on split {seed}: {remedy}")
     images = load_reconstructions(images_path)
     missing = sorted(set(summary["attacks"]) - set(images))
     if missing or len(images["target"]) != summary["n_targets"]:
