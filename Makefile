@@ -99,14 +99,15 @@ check-site: book
 # that split 1 holds out and the lab never attacks (experiments.RECORDED_SPLITS); about
 # 15 minutes on 2 cores, more when split 1's networks must be trained first.
 RECORDS := src/faceleak/resources/measurements
-SPLIT1_ATTACKED := yaleB05,yaleB10,yaleB12,yaleB15,yaleB25,yaleB30
 record-real-inversion: $(STAMP)
-	@for b in dlib-resnet facenet-casia; do \
+	@# Split 1's attacked people come from the package, not a copy of them here.
+	@SPLIT1_ATTACKED=$$($(PY) -c "from faceleak.experiments.real_inversion import RECORDED_SPLITS; print(','.join(RECORDED_SPLITS[1]))"); \
+	for b in dlib-resnet facenet-casia; do \
 	  FACELEAK_MODE=quick $(PY) -m faceleak reproduce inversion --backbone $$b --mode quick \
 	    --seed 0 --json $(RECORDS)/real-inversion-$$b-seed0.json \
 	    --images $(RECORDS)/real-inversion-$$b-seed0.npz || exit 1; \
 	  FACELEAK_MODE=quick $(PY) -m faceleak reproduce inversion --backbone $$b --mode quick \
-	    --seed 1 --attack-subjects $(SPLIT1_ATTACKED) \
+	    --seed 1 --attack-subjects $$SPLIT1_ATTACKED \
 	    --json $(RECORDS)/real-inversion-$$b-seed1.json \
 	    --images $(RECORDS)/real-inversion-$$b-seed1.npz || exit 1; \
 	done

@@ -65,6 +65,7 @@ from faceleak.privacy.attacks import (
     embed_array,
     fit_ridge,
     gan_attack,
+    generate,
     gradient_attack,
     pixel_light_features,
     resolve_decoder,
@@ -224,15 +225,8 @@ def _load_gan(setup: _Setup, plan: RunPlan, log: Log) -> torch.nn.Module:
 
 
 def _render(generator: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
-    """Latents (N, z_dim) to the generator's faces (N, H, W), without gradients."""
-    device = next(generator.parameters()).device
-
-    def render(z: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            zt = torch.as_tensor(np.asarray(z, np.float32), device=device)
-            return np.concatenate([generator(zt[i:i + 256]).cpu().numpy()
-                                   for i in range(0, len(zt), 256)])
-    return render
+    """Latents (N, z_dim) to the generator's faces (N, H, W): the search's renderer."""
+    return lambda z: generate(generator, z)
 
 
 def _mapped_latents(generator: torch.nn.Module, embed: Callable[[np.ndarray], np.ndarray],

@@ -476,17 +476,24 @@ class ProtectedEmbedder(nn.Module):
         return F.normalize(self.embedder(x), dim=1) @ self.weight + self.bias
 
 
+def generate(generator: nn.Module, z: np.ndarray | torch.Tensor, batch_size: int = 256,
+             device: str | None = None) -> np.ndarray:
+    """The generator's faces (N, H, W) for latents ``z`` (N, z_dim), in batches, no gradients."""
+    dev = torch.device(device or next(generator.parameters()).device)
+    z = torch.as_tensor(np.asarray(z, np.float32) if not torch.is_tensor(z) else z)
+    out = []
+    with frozen(generator), torch.no_grad():
+        for s in range(0, len(z), batch_size):
+            out.append(generator(z[s:s + batch_size].to(dev)).cpu())
+    return torch.cat(out).numpy()
+
+
 def sample_gan(generator: nn.Module, n: int, seed: int = 0, batch_size: int = 256,
                device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` latents ``z ~ N(0, I)`` and their generated faces (no gradients)."""
-    dev = torch.device(device or next(generator.parameters()).device)
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(n, generator.cfg.z_dim, generator=gen)
-    out = []
-    with frozen(generator), torch.no_grad():
-        for s in range(0, n, batch_size):
-            out.append(generator(z[s:s + batch_size].to(dev)).cpu())
-    return z.numpy(), torch.cat(out).numpy()
+    return z.numpy(), generate(generator, z, batch_size, device)
 
 
 def train_mapper(embeddings: np.ndarray, latents: np.ndarray, steps: int = 1500,
